@@ -1,0 +1,261 @@
+// Package cpu is the pure-Go CPU engine of the MiniMind model: the reference
+// engine that every other engine is checked against. Matrix products run on
+// the blocked AVX2/FMA kernels of package gemm (pure Go elsewhere), and ops
+// are parallel over the engine's threads.
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/gemm"
+)
+
+// Engine is the CPU engine. Its tensors are *model.Host values. It is safe
+// for use by one goroutine at a time.
+type Engine struct {
+	threads int
+}
+
+// New returns a CPU engine using the given number of threads (≤ 0: all cores).
+func New(threads int) *Engine {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return &Engine{threads: threads}
+}
+
+var _ model.Engine = (*Engine)(nil)
+
+// Threads returns the number of threads the engine uses.
+func (e *Engine) Threads() int { return e.threads }
+
+// Name implements model.Engine.
+func (e *Engine) Name() string { return "cpu" }
+
+// Alloc implements model.Engine.
+func (e *Engine) Alloc(n int) model.Tensor { return &model.Host{Data: make([]float32, n)} }
+
+// Upload implements model.Engine.
+func (e *Engine) Upload(data []float32) model.Tensor {
+	return &model.Host{Data: append([]float32(nil), data...)}
+}
+
+// Read implements model.Engine.
+func (e *Engine) Read(t model.Tensor) []float32 { return append([]float32(nil), h(t)...) }
+
+// Free implements model.Engine; host memory is left to the garbage collector.
+func (e *Engine) Free(t model.Tensor) {}
+
+// Copy implements model.Engine.
+func (e *Engine) Copy(dst model.Tensor, dstOff int, src model.Tensor, srcOff, n int) {
+	copy(h(dst)[dstOff:dstOff+n], h(src)[srcOff:srcOff+n])
+}
+
+// h returns the host buffer of a tensor of this engine.
+func h(t model.Tensor) []float32 {
+	ht, ok := t.(*model.Host)
+	if !ok {
+		panic(fmt.Sprintf("cpu: tensor of type %T does not belong to the CPU engine", t))
+	}
+	return ht.Data
+}
+
+// parallel runs fn over [0, n) split into contiguous chunks, one per thread,
+// when the work (n·cost scalar ops) is large enough to be worth it.
+func (e *Engine) parallel(n, cost int, fn func(lo, hi int)) {
+	th := e.threads
+	if th > n {
+		th = n
+	}
+	if th <= 1 || n*cost < 1<<15 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range th {
+		lo, hi := n*i/th, n*(i+1)/th
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// Embed implements model.Engine.
+func (e *Engine) Embed(out, table model.Tensor, ids []int32, dim int) {
+	o, tb := h(out), h(table) // o [len(ids), dim], tb [V, dim]
+	for i, id := range ids {
+		copy(o[i*dim:(i+1)*dim], tb[int(id)*dim:(int(id)+1)*dim])
+	}
+}
+
+// RMSNorm implements model.Engine.
+func (e *Engine) RMSNorm(out, x, w model.Tensor, rows, dim int, eps float32) {
+	o, xs, ws := h(out), h(x), h(w) // o, xs [rows, dim], ws [dim]
+	e.parallel(rows, dim, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, or := xs[r*dim:(r+1)*dim], o[r*dim:(r+1)*dim]
+			ss := gemm.Dot(xr, xr)
+			inv := float32(1 / math.Sqrt(float64(ss/float32(dim)+eps)))
+			for i, v := range xr {
+				or[i] = ws[i] * (v * inv)
+			}
+		}
+	})
+}
+
+// MatMul implements model.Engine.
+func (e *Engine) MatMul(out, x, w model.Tensor, n, k, m int) {
+	gemm.NT(h(out), h(x), h(w), n, m, k, false, e.threads)
+}
+
+// RoPE implements model.Engine.
+func (e *Engine) RoPE(x, cos, sin model.Tensor, pos []int32, heads, hd int) {
+	xs, cs, sn := h(x), h(cos), h(sin) // xs [len(pos), heads, hd]; cs, sn [maxPos, hd/2]
+	half := hd / 2
+	e.parallel(len(pos), heads*hd, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			c := cs[int(pos[t])*half : (int(pos[t])+1)*half]
+			s := sn[int(pos[t])*half : (int(pos[t])+1)*half]
+			for hh := range heads {
+				v := xs[(t*heads+hh)*hd : (t*heads+hh+1)*hd]
+				for i := range half {
+					a, b := v[i], v[i+half]
+					// x' = x·cos + rotate_half(x)·sin, rotate_half(x) = [-x2, x1]
+					v[i] = a*c[i] - b*s[i]
+					v[i+half] = b*c[i] + a*s[i]
+				}
+			}
+		}
+	})
+}
+
+// Attention implements model.Engine.
+func (e *Engine) Attention(out, q, k, v model.Tensor, a model.AttnArgs) {
+	o, qs, ks, vs := h(out), h(q), h(k), h(v)
+	// qs [B, T, H, hd]; ks, vs [B, S, KVH, hd]; o [B, T, H·hd]
+	H, KVH, hd, T, S := a.Heads, a.KVHeads, a.HeadDim, a.T, a.S
+	group := H / KVH
+	width := a.Pos0 + T // keys visible to the last query
+	var scOut, prOut []float32
+	if a.Scores != nil {
+		scOut, prOut = h(a.Scores), h(a.Probs) // [B, H, T, width]
+	}
+	e.parallel(a.B*H, T*width*hd, func(lo, hi int) {
+		p := make([]float32, width) // scores of one query row
+		for bh := lo; bh < hi; bh++ {
+			b, hh := bh/H, bh%H
+			g := hh / group
+			for t := range T {
+				qv := qs[((b*T+t)*H+hh)*hd : ((b*T+t)*H+hh+1)*hd]
+				n := a.Pos0 + t + 1 // visible keys 0..n-1
+				maxv := float32(math.Inf(-1))
+				for j := range n {
+					if a.Docs != nil && a.Docs[b*T+j] != a.Docs[b*T+t] {
+						p[j] = float32(math.Inf(-1))
+						continue
+					}
+					kv := ks[((b*S+j)*KVH+g)*hd : ((b*S+j)*KVH+g+1)*hd]
+					p[j] = gemm.Dot(qv, kv) * a.Scale
+					maxv = max(maxv, p[j])
+				}
+				if scOut != nil {
+					row := scOut[((b*H+hh)*T+t)*width : ((b*H+hh)*T+t+1)*width]
+					copy(row, p[:n])
+					for j := n; j < width; j++ {
+						row[j] = float32(math.Inf(-1))
+					}
+				}
+				var sum float32
+				for j := range n {
+					ex := float32(math.Exp(float64(p[j] - maxv)))
+					p[j] = ex
+					sum += ex
+				}
+				inv := 1 / sum
+				ov := o[((b*T+t)*H+hh)*hd : ((b*T+t)*H+hh+1)*hd]
+				clear(ov)
+				for j := range n {
+					p[j] *= inv
+					if p[j] != 0 {
+						gemm.Axpy(p[j], vs[((b*S+j)*KVH+g)*hd:((b*S+j)*KVH+g+1)*hd], ov)
+					}
+				}
+				if prOut != nil {
+					row := prOut[((b*H+hh)*T+t)*width : ((b*H+hh)*T+t+1)*width]
+					copy(row, p[:n])
+					clear(row[n:])
+				}
+			}
+		}
+	})
+}
+
+// SwiGLU implements model.Engine.
+func (e *Engine) SwiGLU(out, gate, up model.Tensor, n int) {
+	o, g, u := h(out), h(gate), h(up)
+	e.parallel(n, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := g[i]
+			o[i] = x / (1 + float32(math.Exp(float64(-x)))) * u[i]
+		}
+	})
+}
+
+// Add implements model.Engine.
+func (e *Engine) Add(out, a, b model.Tensor, n int) {
+	o, x, y := h(out), h(a), h(b)
+	for i := range n {
+		o[i] = x[i] + y[i]
+	}
+}
+
+// Softmax implements model.Engine.
+func (e *Engine) Softmax(out, x model.Tensor, rows, cols int) {
+	o, xs := h(out), h(x)
+	e.parallel(rows, cols*8, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			softmaxRow(o[r*cols:(r+1)*cols], xs[r*cols:(r+1)*cols])
+		}
+	})
+}
+
+// softmaxRow writes softmax(x) to o (o may alias x).
+func softmaxRow(o, x []float32) {
+	maxv := float32(math.Inf(-1))
+	for _, v := range x {
+		maxv = max(maxv, v)
+	}
+	var sum float32
+	for i, v := range x {
+		ex := float32(math.Exp(float64(v - maxv)))
+		o[i] = ex
+		sum += ex
+	}
+	inv := 1 / sum
+	for i := range o {
+		o[i] *= inv
+	}
+}
+
+// Gather implements model.Engine.
+func (e *Engine) Gather(out, x model.Tensor, rows []int32, dim int) {
+	o, xs := h(out), h(x)
+	for i, r := range rows {
+		copy(o[i*dim:(i+1)*dim], xs[int(r)*dim:(int(r)+1)*dim])
+	}
+}
+
+// ScatterAdd implements model.Engine.
+func (e *Engine) ScatterAdd(out, x model.Tensor, rows []int32, w []float32, dim int) {
+	o, xs := h(out), h(x)
+	for i, r := range rows {
+		gemm.Axpy(w[i], xs[i*dim:(i+1)*dim], o[int(r)*dim:(int(r)+1)*dim])
+	}
+}

@@ -1,0 +1,54 @@
+package model
+
+import "math"
+
+// RopeFreqs returns the hd/2 inverse frequencies of c, with YaRN applied when
+// c.RopeScaling is set and MaxPos exceeds the original context:
+//
+//	inv_freq[i] = θ^(-2i/hd)
+//	inv_dim(b)  = hd·ln(orig/(b·2π)) / (2·ln θ)
+//	low  = max(floor(inv_dim(beta_fast)), 0), high = min(ceil(inv_dim(beta_slow)), hd/2-1)
+//	ramp = clamp((i-low)/max(high-low, 0.001), 0, 1)
+//	inv_freq[i] *= (1-ramp) + ramp/factor
+//
+// The second result is the factor that scales cos and sin.
+func (c Config) RopeFreqs() ([]float64, float64) {
+	hd := c.HeadDim
+	freqs := make([]float64, hd/2)
+	for i := range freqs {
+		freqs[i] = 1 / math.Pow(c.RopeTheta, float64(2*i)/float64(hd))
+	}
+	rs := c.RopeScaling
+	if rs == nil || float64(c.MaxPos)/float64(rs.OriginalMaxPositionEmbeddings) <= 1 {
+		return freqs, 1
+	}
+	invDim := func(b float64) float64 {
+		return float64(hd) * math.Log(float64(rs.OriginalMaxPositionEmbeddings)/(b*2*math.Pi)) / (2 * math.Log(c.RopeTheta))
+	}
+	low := math.Max(math.Floor(invDim(rs.BetaFast)), 0)
+	high := math.Min(math.Ceil(invDim(rs.BetaSlow)), float64(hd/2-1))
+	for i := range freqs {
+		ramp := (float64(i) - low) / math.Max(high-low, 0.001)
+		ramp = math.Min(math.Max(ramp, 0), 1)
+		freqs[i] *= (1 - ramp) + ramp/rs.Factor
+	}
+	return freqs, rs.AttentionFactor
+}
+
+// RopeTables returns cos and sin tables [n, hd/2] for positions 0..n-1.
+// The angle is computed as float32(pos)·float32(inv_freq) in float32, as
+// PyTorch's reference does, so the tables match it bit for bit.
+func (c Config) RopeTables(n int) (cos, sin []float32) {
+	freqs, af := c.RopeFreqs()
+	half := len(freqs)
+	cos = make([]float32, n*half) // [n, hd/2]
+	sin = make([]float32, n*half) // [n, hd/2]
+	for p := 0; p < n; p++ {
+		for i, f := range freqs {
+			a := float32(p) * float32(f)
+			cos[p*half+i] = float32(math.Cos(float64(a)) * af)
+			sin[p*half+i] = float32(math.Sin(float64(a)) * af)
+		}
+	}
+	return cos, sin
+}
