@@ -213,7 +213,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 		var f Tensor // [N, D]
 		if c.UseMoE {
 			var err error
-			f, err = m.moe(&la, lw, N, tr, name("router"))
+			f, err = m.moe(&la, lw, N, tr, name("router"), opt.Tape != nil)
 			if err != nil {
 				return nil, err
 			}
@@ -346,7 +346,7 @@ func (c Config) Route(scores []float32, n int) *Routing {
 // moe runs the mixture-of-experts block on la.h2 [N, D] and returns [N, D].
 // The routing decision is taken on the host from the router's softmax scores
 // (one small read-back per layer), so every engine routes identically.
-func (m *Model) moe(la *layerActs, lw *LayerWeights, N int, tr *Trace, traceName string) (Tensor, error) {
+func (m *Model) moe(la *layerActs, lw *LayerWeights, N int, tr *Trace, traceName string, keep bool) (Tensor, error) {
 	c, e := m.Config, m.Engine
 	D, E := c.Hidden, c.Experts
 	logits := e.Alloc(N * E) // [N, E]
@@ -367,6 +367,7 @@ func (m *Model) moe(la *layerActs, lw *LayerWeights, N int, tr *Trace, traceName
 	out := e.Alloc(N * D) // [N, D]
 	la.experts = make([]ffnActs, E)
 	la.expertIn = make([]Tensor, E)
+	la.expertOut = make([]Tensor, E)
 	for ex := range E {
 		rows := r.Rows[ex]
 		if len(rows) == 0 {
@@ -377,7 +378,11 @@ func (m *Model) moe(la *layerActs, lw *LayerWeights, N int, tr *Trace, traceName
 		la.expertIn[ex] = xe
 		ye := m.ffn(&la.experts[ex], lw.Experts[ex], xe, len(rows)) // [n_e, D]
 		e.ScatterAdd(out, ye, rows, r.RowW[ex], D)
-		e.Free(ye)
+		if keep {
+			la.expertOut[ex] = ye // the routing weights' gradient needs it
+		} else {
+			e.Free(ye)
+		}
 	}
 	la.shared = make([]ffnActs, len(lw.Shared))
 	for j := range lw.Shared {
@@ -402,6 +407,7 @@ type layerActs struct {
 	route      *Routing
 	experts    []ffnActs
 	expertIn   []Tensor // [E] gathered inputs [n_e, D]
+	expertOut  []Tensor // [E] expert outputs [n_e, D] before weighting (training only)
 	shared     []ffnActs
 }
 
@@ -419,9 +425,11 @@ func (la *layerActs) free(e Engine) {
 	for i := range la.experts {
 		la.experts[i].free(e)
 	}
-	for _, t := range la.expertIn {
-		if t != nil {
-			e.Free(t)
+	for _, ts := range [][]Tensor{la.expertIn, la.expertOut} {
+		for _, t := range ts {
+			if t != nil {
+				e.Free(t)
+			}
 		}
 	}
 	for i := range la.shared {

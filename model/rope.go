@@ -36,8 +36,7 @@ func (c Config) RopeFreqs() ([]float64, float64) {
 }
 
 // RopeTables returns cos and sin tables [n, hd/2] for positions 0..n-1.
-// The angle is computed as float32(pos)·float32(inv_freq) in float32, as
-// PyTorch's reference does, so the tables match it bit for bit.
+// Angles are computed in float64 and rounded once.
 func (c Config) RopeTables(n int) (cos, sin []float32) {
 	freqs, af := c.RopeFreqs()
 	half := len(freqs)
@@ -45,9 +44,9 @@ func (c Config) RopeTables(n int) (cos, sin []float32) {
 	sin = make([]float32, n*half) // [n, hd/2]
 	for p := 0; p < n; p++ {
 		for i, f := range freqs {
-			a := float32(p) * float32(f)
-			cos[p*half+i] = float32(math.Cos(float64(a)) * af)
-			sin[p*half+i] = float32(math.Sin(float64(a)) * af)
+			a := float64(p) * f
+			cos[p*half+i] = float32(math.Cos(a) * af)
+			sin[p*half+i] = float32(math.Sin(a) * af)
 		}
 	}
 	return cos, sin

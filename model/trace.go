@@ -1,6 +1,13 @@
 package model
 
-import "fmt"
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+)
 
 // TraceStep is one named intermediate of a forward pass.
 type TraceStep struct {
@@ -52,4 +59,41 @@ func (tr *Trace) Names() []string {
 		names[i] = s.Name
 	}
 	return names
+}
+
+// WriteJSON writes the trace as {"tokens":[...], "config":{...},
+// "steps":[{"name","shape","data"}...]}; non-finite values (the masked
+// attention scores) are written as null.
+func (tr *Trace) WriteJSON(w io.Writer, cfg Config, ids []int32) error {
+	cj, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	tj, _ := json.Marshal(ids)
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "{\"tokens\":%s,\"config\":%s,\"steps\":[", tj, cj)
+	var buf []byte
+	for i, s := range tr.Steps {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		nj, _ := json.Marshal(s.Name)
+		sj, _ := json.Marshal(s.Shape)
+		fmt.Fprintf(bw, "\n{\"name\":%s,\"shape\":%s,\"data\":[", nj, sj)
+		for j, v := range s.Data {
+			buf = buf[:0]
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
+				buf = append(buf, "null"...)
+			} else {
+				buf = strconv.AppendFloat(buf, float64(v), 'g', -1, 32)
+			}
+			bw.Write(buf)
+		}
+		bw.WriteString("]}")
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
 }

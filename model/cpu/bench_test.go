@@ -1,0 +1,68 @@
+package cpu_test
+
+import (
+	"testing"
+
+	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/cpu"
+)
+
+func benchModel(b *testing.B, preset string, threads int) *model.Model {
+	b.Helper()
+	c, err := model.Preset(preset)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := model.New(c, cpu.New(threads), model.InitWeights(c, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkDecode measures single-token decode over a KV cache holding 128
+// tokens, for minimind2-small (reports tokens/s).
+func BenchmarkDecode(b *testing.B) {
+	for _, th := range []int{1, 2} {
+		b.Run(map[int]string{1: "threads=1", 2: "threads=2"}[th], func(b *testing.B) {
+			m := benchModel(b, "minimind2-small", th)
+			prompt := make([]int32, 128)
+			for i := range prompt {
+				prompt[i] = int32(i*37%6000 + 3)
+			}
+			cache := m.NewCache(1, 128+b.N+1)
+			l, err := m.Forward(prompt, 1, model.ForwardOptions{Cache: cache, LastOnly: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.Engine.Free(l)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				l, err := m.Forward([]int32{int32(i%6000 + 3)}, 1, model.ForwardOptions{Cache: cache, LastOnly: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Engine.Read(l)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+// BenchmarkPrefill measures a 256-token prompt pass for minimind2-small.
+func BenchmarkPrefill(b *testing.B) {
+	m := benchModel(b, "minimind2-small", 0)
+	prompt := make([]int32, 256)
+	for i := range prompt {
+		prompt[i] = int32(i*37%6000 + 3)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l, err := m.Forward(prompt, 1, model.ForwardOptions{LastOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Engine.Read(l)
+	}
+	b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
+}

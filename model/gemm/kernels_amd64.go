@@ -1,0 +1,224 @@
+//go:build amd64 && !purego
+
+package gemm
+
+// defaultKernels is the implementation behind the public functions: the
+// AVX2/FMA assembly when the CPU and the operating system support it, the
+// portable one otherwise. It is decided once, at package initialisation.
+var defaultKernels = selectKernels(hasAVX2FMA())
+
+// avxKernels is the AVX2/FMA implementation.
+var avxKernels = &kernels{
+	name:  "avx2",
+	mr:    6,
+	nr:    16,
+	mc:    144,
+	kc:    256,
+	nc:    2048,
+	micro: microAVX6x16,
+	dot4:  dot4AVX,
+	dot:   dotAVX,
+	axpy:  axpyAVX,
+	scale: scaleAVX,
+
+	transpose: transposeAVX,
+	copy:      copyAVX,
+}
+
+// selectKernels returns the assembly kernels when ok, the portable ones
+// otherwise.
+func selectKernels(ok bool) *kernels {
+	if ok {
+		return avxKernels
+	}
+	return goKernels
+}
+
+// hasAVX2FMA reports whether the CPU has AVX2 and FMA and the operating system
+// saves the YMM registers across context switches.
+func hasAVX2FMA() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state enabled
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx2 = 1 << 5
+	return ebx7&avx2 != 0
+}
+
+// cpuid executes CPUID with EAX=leaf, ECX=sub.
+//
+//go:noescape
+func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
+
+// xgetbv executes XGETBV with ECX=0 (XCR0).
+//
+//go:noescape
+func xgetbv() (eax, edx uint32)
+
+// kern6x16 computes the 6×16 tile c [6, ldc] (+)= a [kc, 6] · b [kc, 16],
+// adding the old tile when load. kc ≥ 1.
+//
+//go:noescape
+func kern6x16(kc int, a, b, c *float32, ldc int, load bool)
+
+// dot4x8 computes out[r] = Σ_{i<k} x[i]·b[r*ldb+i] for r < 4; k is a
+// positive multiple of 8.
+//
+//go:noescape
+func dot4x8(k int, x, b *float32, ldb int, out *[4]float32)
+
+// dotx8 returns Σ_{i<n} a[i]·b[i]; n is a positive multiple of 8.
+//
+//go:noescape
+func dotx8(n int, a, b *float32) float32
+
+// axpyx8 computes y[i] += alpha·x[i] for i < n; n is a positive multiple of 8.
+//
+//go:noescape
+func axpyx8(n int, alpha float32, x, y *float32)
+
+// scalex8 computes x[i] *= alpha for i < n; n is a positive multiple of 8.
+//
+//go:noescape
+func scalex8(n int, alpha float32, x *float32)
+
+// microAVX6x16 is kern6x16 behind the kernels.micro signature.
+func microAVX6x16(kc int, ap, bp, c []float32, ldc int, load bool) {
+	_ = ap[kc*6-1]
+	_ = bp[kc*16-1]
+	_ = c[5*ldc+15]
+	kern6x16(kc, &ap[0], &bp[0], &c[0], ldc, load)
+}
+
+// dot4AVX computes out[r] = x · b[r*ldb : r*ldb+len(x)] for r < 4.
+func dot4AVX(x, b []float32, ldb int, out *[4]float32) {
+	k := len(x)
+	_ = b[3*ldb+k-1]
+	k8 := k &^ 7
+	if k8 > 0 {
+		dot4x8(k8, &x[0], &b[0], ldb, out)
+	} else {
+		*out = [4]float32{}
+	}
+	for i := k8; i < k; i++ {
+		v := x[i]
+		out[0] += v * b[i]
+		out[1] += v * b[ldb+i]
+		out[2] += v * b[2*ldb+i]
+		out[3] += v * b[3*ldb+i]
+	}
+}
+
+// dotAVX returns a·b; len(b) ≥ len(a).
+func dotAVX(a, b []float32) float32 {
+	n := len(a)
+	b = b[:n]
+	n8 := n &^ 7
+	var s float32
+	if n8 > 0 {
+		s = dotx8(n8, &a[0], &b[0])
+	}
+	for i := n8; i < n; i++ {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// axpyAVX computes y += alpha·x; len(y) ≥ len(x).
+func axpyAVX(alpha float32, x, y []float32) {
+	n := len(x)
+	y = y[:n]
+	n8 := n &^ 7
+	if n8 > 0 {
+		axpyx8(n8, alpha, &x[0], &y[0])
+	}
+	for i := n8; i < n; i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+// scaleAVX computes x *= alpha.
+func scaleAVX(alpha float32, x []float32) {
+	n := len(x)
+	n8 := n &^ 7
+	if n8 > 0 {
+		scalex8(n8, alpha, &x[0])
+	}
+	for i := n8; i < n; i++ {
+		x[i] *= alpha
+	}
+}
+
+// pack16x8 transposes 16 rows of src (stride ld) into dst [kc, 16]; kc is a
+// positive multiple of 8.
+//
+//go:noescape
+func pack16x8(dst, src *float32, ld, kc int)
+
+// pack6x8 transposes 6 rows of src (stride ld) into dst [kc, 6]; kc is a
+// positive multiple of 8.
+//
+//go:noescape
+func pack6x8(dst, src *float32, ld, kc int)
+
+// copy16 copies kc rows of 16 values (source stride ld) into dst [kc, 16].
+//
+//go:noescape
+func copy16(dst, src *float32, ld, kc int)
+
+// copy6 copies kc rows of 6 values (source stride ld) into dst [kc, 6].
+//
+//go:noescape
+func copy6(dst, src *float32, ld, kc int)
+
+// transposeAVX packs rows×kc of src (stride ld) into dst [kc, w] for the
+// widths of the assembly kernel (6 and 16), using the portable packer for a
+// partial panel and for the last kc mod 8 columns.
+func transposeAVX(dst, src []float32, ld, rows, w, kc int) {
+	kc8 := kc &^ 7
+	if rows < w || kc8 == 0 {
+		transposePanel(dst, src, ld, rows, w, kc)
+		return
+	}
+	_ = src[(w-1)*ld+kc-1]
+	_ = dst[kc*w-1]
+	if w == 16 {
+		pack16x8(&dst[0], &src[0], ld, kc8)
+	} else {
+		pack6x8(&dst[0], &src[0], ld, kc8)
+	}
+	for r := 0; r < w; r++ {
+		for q := kc8; q < kc; q++ {
+			dst[q*w+r] = src[r*ld+q]
+		}
+	}
+}
+
+// copyAVX copies kc rows of cols values (source stride ld) into dst [kc, w]
+// for the widths of the assembly kernel, zero-filling columns ≥ cols.
+func copyAVX(dst, src []float32, ld, cols, w, kc int) {
+	if cols < w {
+		copyPanel(dst, src, ld, cols, w, kc)
+		return
+	}
+	_ = src[(kc-1)*ld+w-1]
+	_ = dst[kc*w-1]
+	if w == 16 {
+		copy16(&dst[0], &src[0], ld, kc)
+	} else {
+		copy6(&dst[0], &src[0], ld, kc)
+	}
+}
