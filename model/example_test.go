@@ -1,0 +1,30 @@
+package model_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/cpu"
+)
+
+// Example builds a tiny MiniMind with random weights on the CPU engine,
+// traces one forward pass and generates greedily over the KV cache.
+func Example() {
+	cfg, _ := model.Preset("tiny")
+	m, err := model.New(cfg, cpu.New(1), model.InitWeights(cfg, 42))
+	if err != nil {
+		panic(err)
+	}
+	tr := &model.Trace{}
+	if _, err := m.Forward([]int32{1, 300, 301}, 1, model.ForwardOptions{Trace: tr}); err != nil {
+		panic(err)
+	}
+	fmt.Println(len(tr.Steps), tr.Steps[0].Name, tr.Step("logits").Shape)
+
+	out, err := m.Generate(context.Background(), []int32{1, 300, 301}, model.GenerateOptions{MaxTokens: 4, StopTokens: []int32{}})
+	fmt.Println(len(out), err)
+	// Output:
+	// 25 embed [3 6400]
+	// 4 <nil>
+}
