@@ -638,8 +638,11 @@ func (u *unpickler) call(fn, args any, depth int) (any, error) {
 		return u.call(a[0], a[2], depth+1)
 	case "_codecs.encode":
 		// Protocol 2 pickles bytes as _codecs.encode(text, "latin1").
+		if len(a) != 2 {
+			return nil, u.errorf("_codecs.encode with %d arguments", len(a))
+		}
 		s, ok := a[0].(string)
-		if len(a) != 2 || !ok || a[1] != "latin1" {
+		if !ok || a[1] != "latin1" {
 			return nil, u.errorf("_codecs.encode arguments")
 		}
 		b := make([]byte, 0, len(s))

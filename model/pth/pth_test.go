@@ -225,7 +225,7 @@ func TestHandBuilt(t *testing.T) {
 func TestValues(t *testing.T) {
 	pkl := newPK().op('}', '(').
 		str("epoch").int(-7).
-		str("big").int(1 << 40).
+		str("big").int(1<<40).
 		str("lr").float(5e-4).
 		str("flag").op(0x88).
 		str("none").op('N').
@@ -319,6 +319,12 @@ func TestInvalid(t *testing.T) {
 		{"append to dict", checkpoint(t, newPK().op('}', 'N', 'a').stop(), nil), ErrPickle, ""},
 		{"unhashable key", checkpoint(t, newPK().op('}', ']', 'N', 's').stop(), nil), ErrPickle, ""},
 		{"reduce on a string", checkpoint(t, newPK().str("f").op(')', 'R').stop(), nil), ErrPickle, ""},
+		{"_codecs.encode without arguments", checkpoint(t, newPK().global("_codecs", "encode").op(')', 'R').stop(), nil), ErrPickle, ""},
+		{"_codecs.encode of non-latin1", checkpoint(t, newPK().global("_codecs", "encode").str("\u0100").str("latin1").op(0x86, 'R').stop(), nil), ErrPickle, ""},
+		{"OrderedDict of a non-list", checkpoint(t, newPK().global("collections", "OrderedDict").op('N', 0x85, 'R').stop(), nil), ErrPickle, ""},
+		{"set of a non-list", checkpoint(t, newPK().global("builtins", "set").op('N', 0x85, 'R').stop(), nil), ErrPickle, ""},
+		{"rebuild_tensor of a non-storage", checkpoint(t, newPK().global("torch._utils", "_rebuild_tensor").op('(', 'N', 'N', 'N', 'N', 't', 'R').stop(), nil), ErrPickle, ""},
+		{"rebuild_from_type_v2 of bad arguments", checkpoint(t, newPK().global("torch._tensor", "_rebuild_from_type_v2").op('(').global("torch._tensor", "_rebuild_from_type_v2").op('N', ')', 'N', 't', 'R').stop(), nil), ErrPickle, ""},
 		{"bad persistent id", checkpoint(t, newPK().str("x").op('Q').stop(), nil), ErrPickle, ""},
 		{"huge string length", checkpoint(t, append(newPK().op('X', 0xff, 0xff, 0xff, 0x7f).Bytes(), '.'), nil), ErrPickle, ""},
 		{"cycle", checkpoint(t, newPK().op(']', 'q', 0, 'h', 0, 'a').stop(), nil), ErrPickle, ""},

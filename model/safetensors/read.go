@@ -496,8 +496,11 @@ func parseEntry(name string, raw json.RawMessage, dataLen int64) (TensorInfo, er
 	if err1 != nil || err2 != nil {
 		return ti, fmt.Errorf("data_offsets %v are not integers: %w", offs, ErrOffsets)
 	}
-	if begin < 0 || end < begin || end > dataLen {
-		return ti, fmt.Errorf("data_offsets [%d %d] outside the %d-byte data section: %w", begin, end, dataLen, ErrOffsets)
+	if begin < 0 || end < begin {
+		return ti, fmt.Errorf("data_offsets [%d %d] are not an ascending pair: %w", begin, end, ErrOffsets)
+	}
+	if end > dataLen {
+		return ti, fmt.Errorf("data_offsets [%d %d] run past the %d-byte data section: %w (%w)", begin, end, dataLen, ErrOffsets, ErrTruncated)
 	}
 	want := numel * int64(ti.DType.Size())
 	if end-begin != want {

@@ -62,6 +62,7 @@ func TestParseInvalid(t *testing.T) {
 		{"reversed offsets", build(`{"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}}`, f32x2), ErrOffsets, "w"},
 		{"offsets past end", build(`{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, f32x2), ErrOffsets, "w"},
 		{"truncated data", build(`{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, f32x2[:5]), ErrOffsets, "w"},
+		{"truncated data is ErrTruncated too", build(`{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, f32x2[:5]), ErrTruncated, "w"},
 		{"size mismatch", build(`{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}}`, f32x2), ErrOffsets, "w"},
 		{"overlap", build(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, f32x2), ErrOffsets, "b"},
 		{"gap", build(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, f32x2), ErrOffsets, "a"},

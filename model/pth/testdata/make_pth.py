@@ -14,6 +14,7 @@ It writes:
   proto4.pth         model.pth's state dict saved with pickle protocol 4
   deflated.pth       model.pth's zip members re-compressed with deflate
   legacy.pth         the pre-1.6 (non-zip) torch.save format, which the reader rejects clearly
+                     (its storage keys are object ids, so it differs from run to run)
   wrapped.pth        a MiniMind-style resume file: {"model": ..., "optimizer": ..., "epoch": ...}
   expected.json      every tensor's dtype, shape and float32 bit patterns as PyTorch sees them
 """
@@ -135,7 +136,10 @@ def dump_json(path, obj):
 def recompress(src, dst):
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
-            zout.writestr(info.filename, zin.read(info.filename))
+            # A fixed timestamp keeps the output reproducible.
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(zi, zin.read(info.filename))
 
 
 class Tiny(torch.nn.Module):
