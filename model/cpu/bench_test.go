@@ -66,3 +66,23 @@ func BenchmarkPrefill(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
 }
+
+// BenchmarkTrainStep measures forward+backward of minimind2-small on a
+// batch of 4 × 256 tokens (reports tokens/s).
+func BenchmarkTrainStep(b *testing.B) {
+	m := benchModel(b, "minimind2-small", 0)
+	const B, T = 4, 256
+	batch := model.Batch{B: B, T: T, Input: make([]int32, B*T), Labels: make([]int32, B*T)}
+	for i := range batch.Input {
+		batch.Input[i] = int32(i*37%6000 + 3)
+		batch.Labels[i] = batch.Input[i]
+	}
+	g := m.NewGrads()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.LossAndGrad(batch, g, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*B*T)/b.Elapsed().Seconds(), "tokens/s")
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
+)
+
+func modelFolder(t *testing.T) string {
+	t.Helper()
+	fix := filepath.Join("..", "..", "..", "shared", "fixtures", "minimind2")
+	if _, err := os.Stat(fix); err != nil {
+		t.Skipf("MiniMind tokenizer fixtures not found at %s", fix)
+	}
+	c, _ := model.Preset("tiny")
+	dir := t.TempDir()
+	if err := checkpoint.Save(dir, c, model.InitWeights(c, 3), checkpoint.SaveOptions{DType: "F16"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		data, _ := os.ReadFile(filepath.Join(fix, f))
+		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+	}
+	return dir
+}
+
+func TestScriptedChat(t *testing.T) {
+	dir := modelFolder(t)
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"--model", dir, "--greedy", "--max-tokens", "6"},
+		strings.NewReader("hello\n\nwho are you?\n"), &out, &errb, false)
+	if err != nil {
+		t.Fatalf("%v (stderr %s)", err, errb.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2 {
+		t.Fatalf("got %d reply lines for 2 messages: %q", n, out.String())
+	}
+	// Greedy is deterministic: the same input gives the same replies.
+	var again bytes.Buffer
+	run(context.Background(), []string{"--model", dir, "--greedy", "--max-tokens", "6"},
+		strings.NewReader("hello\n\nwho are you?\n"), &again, &errb, false)
+	if again.String() != out.String() {
+		t.Errorf("greedy replies differ: %q vs %q", out.String(), again.String())
+	}
+}
+
+func TestIDsMode(t *testing.T) {
+	dir := modelFolder(t)
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"--model", dir, "--ids", "--greedy", "--max-tokens", "4"},
+		strings.NewReader("1 20 30\n"), &out, &errb, false); err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(out.String()); len(f) == 0 || len(f) > 4 {
+		t.Errorf("ids mode printed %q", out.String())
+	}
+	if err := run(context.Background(), []string{"--model", dir, "--ids"}, strings.NewReader("1 x\n"), &out, &errb, false); err == nil {
+		t.Error("a bad id was accepted")
+	}
+}
+
+func TestMissingModel(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"--model", filepath.Join(t.TempDir(), "nope")}, strings.NewReader("hi\n"), &out, &errb, false)
+	if err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("missing model: err = %v", err)
+	}
+}
