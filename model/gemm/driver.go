@@ -2,11 +2,10 @@ package gemm
 
 import "sync"
 
-const (
-	// serialFlops is the amount of work (m·n·k) under which spawning
-	// goroutines costs more than it saves.
-	serialFlops = 1 << 16
-)
+// serialFlops is the amount of work (m·n·k multiply-adds, some tens of
+// microseconds) under which handing part of it to another goroutine, which
+// may first have to wake an idle processor, costs more than it saves.
+const serialFlops = 1 << 20
 
 // kernels is one implementation of the inner loops.
 type kernels struct {
@@ -27,22 +26,25 @@ type kernels struct {
 	// b[r*ldb : r*ldb+k] for r < 4.
 	dot4 func(x, b []float32, ldb int, out *[4]float32)
 
-	dot   func(a, b []float32) float32
-	axpy  func(alpha float32, x, y []float32)
+	dot  func(a, b []float32) float32
+	axpy func(alpha float32, x, y []float32)
+	// axpy4 computes y[j] += Σ_{r<4} alpha[r]·b[r*ldb+j] for j < len(y).
+	axpy4 func(alpha *[4]float32, b []float32, ldb int, y []float32)
 	scale func(alpha float32, x []float32)
 
 	// transpose fills the packed panel dst [kc, w] (w = mr or nr) from rows
 	// rows of src with stride ld: dst[q*w+r] = src[r*ld+q] for r < rows, zero
 	// for rows ≤ r < w.
 	transpose func(dst, src []float32, ld, rows, w, kc int)
-	// copy fills the packed panel dst [kc, w] from kc rows of src with stride
-	// ld: dst[q*w+c] = src[q*ld+c] for c < cols, zero for cols ≤ c < w.
-	copy func(dst, src []float32, ld, cols, w, kc int)
+	// copy fills the packed panels dst [⌈cols/w⌉][ps] (w = mr or nr, each
+	// panel [kc, w]) from kc rows of cols values of src with stride ld (see
+	// copyPanels).
+	copy func(dst []float32, ps int, src []float32, ld, cols, w, kc int)
 }
 
 // run computes p with kern, splitting the output between up to threads
-// goroutines. p has been checked.
-func run(p *problem, kern *kernels, threads int) {
+// goroutines when the work m·n·k is at least minWork. p has been checked.
+func run(p *problem, kern *kernels, threads, minWork int) {
 	if p.m == 0 || p.n == 0 {
 		return
 	}
@@ -54,8 +56,11 @@ func run(p *problem, kern *kernels, threads int) {
 		}
 		return
 	}
-	if threads <= 1 || p.m*p.n*p.k < serialFlops {
-		serial(p, kern)
+	// The method is chosen for the whole product, before it is split, so
+	// that every element is summed in the same order whatever threads is.
+	meth := method(p)
+	if threads <= 1 || p.m*p.n*p.k < minWork {
+		meth(p, kern)
 		return
 	}
 	// Split the larger dimension (counted in register tiles) into contiguous
@@ -70,11 +75,11 @@ func run(p *problem, kern *kernels, threads int) {
 		threads = units
 	}
 	if threads <= 1 {
-		serial(p, kern)
+		meth(p, kern)
 		return
 	}
 	var wg sync.WaitGroup
-	for t := 0; t < threads; t++ {
+	for t := threads - 1; t >= 0; t-- {
 		lo := units * t / threads * unit
 		hi := min(units*(t+1)/threads*unit, size)
 		if lo >= hi {
@@ -98,24 +103,29 @@ func run(p *problem, kern *kernels, threads int) {
 				sub.a = p.a[lo*p.lda:]
 			}
 		}
+		if t == 0 { // the first range runs on the calling goroutine
+			meth(&sub, kern)
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			serial(&sub, kern)
+			meth(&sub, kern)
 		}()
 	}
 	wg.Wait()
 }
 
-// serial computes p on the calling goroutine. m, n, k > 0.
-func serial(p *problem, kern *kernels) {
+// method returns the way to compute p (m, n, k > 0): matrix–vector
+// products for a few rows, the packed blocked product otherwise.
+func method(p *problem) func(*problem, *kernels) {
 	switch {
-	case p.bT && p.m <= 2:
-		gemvNT(p, kern)
+	case p.bT && p.m <= 3:
+		return gemvNT
 	case !p.bT && p.m == 1:
-		rowTimesMatrix(p, kern)
+		return rowTimesMatrix
 	default:
-		blocked(p, kern)
+		return blocked
 	}
 }
 
@@ -151,7 +161,8 @@ func gemvNT(p *problem, kern *kernels) {
 }
 
 // rowTimesMatrix computes the one-row product out[0,:] (+)= Σ_p A(0,p)·B(p,:)
-// for a row-major B as a sequence of axpys, streaming B once.
+// for a row-major B as a sequence of axpys over four rows of B at a time,
+// streaming B once.
 func rowTimesMatrix(p *problem, kern *kernels) {
 	n := p.n
 	o := p.out[:n] // [n]
@@ -162,76 +173,128 @@ func rowTimesMatrix(p *problem, kern *kernels) {
 	if p.aT {
 		step = p.lda
 	}
-	for q := 0; q < p.k; q++ {
+	q := 0
+	for ; q+4 <= p.k; q += 4 {
+		alpha := [4]float32{p.a[q*step], p.a[(q+1)*step], p.a[(q+2)*step], p.a[(q+3)*step]}
+		kern.axpy4(&alpha, p.b[q*p.ldb:], p.ldb, o)
+	}
+	for ; q < p.k; q++ {
 		kern.axpy(p.a[q*step], p.b[q*p.ldb:q*p.ldb+n], o)
 	}
 }
 
 // blocked computes p with packed operands and the register-tiled micro
-// kernel, blocking k by kern.kc, m by kern.mc and n by kern.nc.
+// kernel. k is split into equal blocks of at most kern.kc.
 //
-// When m fits one m block every packed B micro-panel is used by one A block
-// only, so it is packed just before use into a buffer that stays in L1;
-// otherwise a whole kc×nc block of B is packed once and reused by every A
-// block.
+// When m fits one m block (m ≤ kern.mc), all of A is packed once and B is
+// packed in small blocks just before use, so that the packed B stays in L1
+// (NT: one micro-panel) or L2 (NN, TN: a few panels, packed row by row).
+// Otherwise a kc×nc block of B is packed once and reused by every mc×kc
+// block of A (the classic Goto loop order).
 func blocked(p *problem, kern *kernels) {
-	mr, nr := kern.mr, kern.nr
-	mcBlock, ncBlock := kern.mc, kern.nc
-	// Split k into equal blocks no larger than kern.kc.
 	nkb := (p.k + kern.kc - 1) / kern.kc
 	kcMax := (p.k + nkb - 1) / nkb
-	mcMax := min(mcBlock, roundUp(p.m, mr))
-	ncMax := min(ncBlock, roundUp(p.n, nr))
-	onTheFly := p.m <= mcBlock
-	ncStep := ncBlock
-	if onTheFly {
-		ncMax, ncStep = nr, p.n
+	if p.m <= kern.mc {
+		blockedSmallM(p, kern, kcMax)
+	} else {
+		blockedLargeM(p, kern, kcMax)
 	}
-	buf := make([]float32, mcMax*kcMax+kcMax*ncMax+mr*nr)
-	bufA := buf[:mcMax*kcMax]                          // [mcMax/mr][kc][mr] packed A panels
-	bufB := buf[mcMax*kcMax : mcMax*kcMax+kcMax*ncMax] // [ncMax/nr][kc][nr] packed B panels
-	tile := buf[mcMax*kcMax+kcMax*ncMax:]              // [mr, nr] edge tile
-	for jc := 0; jc < p.n; jc += ncStep {
-		nc := min(ncStep, p.n-jc)
+}
+
+// panelStride returns the distance (floats) between consecutive packed
+// panels of kc×w floats: whole 64-byte lines, an odd number of them, so that
+// the same row of consecutive panels falls in different cache sets (a
+// power-of-two stride would make a row-by-row packer thrash one L1 set).
+func panelStride(kc, w int) int {
+	lines := (kc*w + 15) / 16
+	return (lines | 1) * 16
+}
+
+// smallMPanels is how many B micro-panels blockedSmallM packs at once from
+// a row-major B.
+const smallMPanels = 16
+
+// blockedSmallM is blocked for m ≤ kern.mc: A is packed whole, B a few
+// panels at a time.
+func blockedSmallM(p *problem, kern *kernels, kcMax int) {
+	mr, nr := kern.mr, kern.nr
+	psA, psB := panelStride(kcMax, mr), panelStride(kcMax, nr)
+	blockA := (p.m + mr - 1) / mr * psA // one packed A block [m/mr][psA]
+	nkb := (p.k + kcMax - 1) / kcMax
+	ncs := nr // columns of B packed at once
+	if !p.bT {
+		ncs = smallMPanels * nr
+	}
+	ncs = min(ncs, roundUp(p.n, nr))
+	sizeB := ncs / nr * psB
+	buf := make([]float32, nkb*blockA+sizeB+mr*nr)
+	bufA := buf[:nkb*blockA]                   // [k/kc][m/mr][psA ≥ kc·mr] all of A, packed
+	bufB := buf[nkb*blockA : nkb*blockA+sizeB] // [ncs/nr][psB ≥ kc·nr] packed B panels
+	tile := buf[nkb*blockA+sizeB:]             // [mr, nr] edge tile
+	for b, pc := 0, 0; pc < p.k; b, pc = b+1, pc+kcMax {
+		packA(bufA[b*blockA:(b+1)*blockA], psA, p, kern, 0, p.m, pc, min(kcMax, p.k-pc))
+	}
+	for jc := 0; jc < p.n; jc += ncs {
+		nc := min(ncs, p.n-jc)
+		for b, pc := 0, 0; pc < p.k; b, pc = b+1, pc+kcMax {
+			kc := min(kcMax, p.k-pc)
+			packB(bufB, psB, p, kern, pc, kc, jc, nc)
+			macro(p, kern, bufA[b*blockA:(b+1)*blockA], psA, bufB, psB, 0, p.m, jc, nc, kc, p.acc || pc > 0, tile)
+		}
+	}
+}
+
+// blockedLargeM is blocked for m > kern.mc: Goto's loop order, a packed
+// kc×nc block of B shared by the mc×kc blocks of A.
+func blockedLargeM(p *problem, kern *kernels, kcMax int) {
+	mr, nr := kern.mr, kern.nr
+	psA, psB := panelStride(kcMax, mr), panelStride(kcMax, nr)
+	sizeA := min(kern.mc, roundUp(p.m, mr)) / mr * psA
+	sizeB := min(kern.nc, roundUp(p.n, nr)) / nr * psB
+	buf := make([]float32, sizeA+sizeB+mr*nr)
+	bufA := buf[:sizeA]              // [mc/mr][psA ≥ kc·mr] packed A panels
+	bufB := buf[sizeA : sizeA+sizeB] // [nc/nr][psB ≥ kc·nr] packed B panels
+	tile := buf[sizeA+sizeB:]        // [mr, nr] edge tile
+	for jc := 0; jc < p.n; jc += kern.nc {
+		nc := min(kern.nc, p.n-jc)
 		for pc := 0; pc < p.k; pc += kcMax {
 			kc := min(kcMax, p.k-pc)
-			if !onTheFly {
-				packB(bufB, p, kern, pc, kc, jc, nc)
+			packB(bufB, psB, p, kern, pc, kc, jc, nc)
+			for ic := 0; ic < p.m; ic += kern.mc {
+				mc := min(kern.mc, p.m-ic)
+				packA(bufA, psA, p, kern, ic, mc, pc, kc)
+				macro(p, kern, bufA, psA, bufB, psB, ic, mc, jc, nc, kc, p.acc || pc > 0, tile)
 			}
-			load := p.acc || pc > 0
-			for ic := 0; ic < p.m; ic += mcBlock {
-				mc := min(mcBlock, p.m-ic)
-				packA(bufA, p, kern, ic, mc, pc, kc)
-				for jr := 0; jr < nc; jr += nr {
-					cols := min(nr, nc-jr)
-					var bp []float32 // [kc, nr]
-					if onTheFly {
-						bp = bufB[:kc*nr]
-						packB(bp, p, kern, pc, kc, jc+jr, cols)
-					} else {
-						bp = bufB[jr*kc : (jr+nr)*kc]
+		}
+	}
+}
+
+// macro multiplies the packed blocks ap [mc/mr][psA] and bp [nc/nr][psB]
+// (each panel [kc, mr] or [kc, nr]) into out[ic:ic+mc, jc:jc+nc], adding to
+// the old values when load. Edge tiles go through tile [mr, nr].
+func macro(p *problem, kern *kernels, ap []float32, psA int, bp []float32, psB int, ic, mc, jc, nc, kc int, load bool, tile []float32) {
+	mr, nr := kern.mr, kern.nr
+	for jr := 0; jr < nc; jr += nr {
+		b := bp[jr/nr*psB : jr/nr*psB+kc*nr] // [kc, nr]
+		cols := min(nr, nc-jr)
+		for ir := 0; ir < mc; ir += mr {
+			a := ap[ir/mr*psA : ir/mr*psA+kc*mr] // [kc, mr]
+			rows := min(mr, mc-ir)
+			off := (ic+ir)*p.ldo + jc + jr
+			if rows == mr && cols == nr {
+				kern.micro(kc, a, b, p.out[off:], p.ldo, load)
+				continue
+			}
+			kern.micro(kc, a, b, tile, nr, false)
+			for r := 0; r < rows; r++ {
+				o := p.out[off+r*p.ldo : off+r*p.ldo+cols]
+				t := tile[r*nr : r*nr+cols]
+				if load {
+					for j := range o {
+						o[j] += t[j]
 					}
-					for ir := 0; ir < mc; ir += mr {
-						ap := bufA[ir*kc : (ir+mr)*kc] // [kc, mr]
-						rows := min(mr, mc-ir)
-						off := (ic+ir)*p.ldo + jc + jr
-						if rows == mr && cols == nr {
-							kern.micro(kc, ap, bp, p.out[off:], p.ldo, load)
-							continue
-						}
-						kern.micro(kc, ap, bp, tile, nr, false)
-						for r := 0; r < rows; r++ {
-							o := p.out[off+r*p.ldo : off+r*p.ldo+cols]
-							t := tile[r*nr : r*nr+cols]
-							if load {
-								for j := range o {
-									o[j] += t[j]
-								}
-							} else {
-								copy(o, t)
-							}
-						}
-					}
+				} else {
+					copy(o, t)
 				}
 			}
 		}
@@ -239,49 +302,53 @@ func blocked(p *problem, kern *kernels) {
 }
 
 // packA packs the block A(ic:ic+mc, pc:pc+kc) into dst as mr-row panels
-// [mc/mr][kc][mr], zero-padding the last panel.
-func packA(dst []float32, p *problem, kern *kernels, ic, mc, pc, kc int) {
+// [mc/mr][ps] (each [kc, mr]), zero-padding the last panel.
+func packA(dst []float32, ps int, p *problem, kern *kernels, ic, mc, pc, kc int) {
 	mr := kern.mr
+	if p.aT {
+		// A(i,q) = a[q*lda+i]: each q holds mc contiguous values.
+		kern.copy(dst, ps, p.a[pc*p.lda+ic:], p.lda, mc, mr, kc)
+		return
+	}
+	// A(i,q) = a[i*lda+q]
 	for ir := 0; ir < mc; ir += mr {
-		panel := dst[ir*kc : (ir+mr)*kc] // [kc, mr]
-		rows := min(mr, mc-ir)
-		i0 := ic + ir
-		if p.aT {
-			// A(i,q) = a[q*lda+i]: each q contributes rows contiguous values.
-			kern.copy(panel, p.a[pc*p.lda+i0:], p.lda, rows, mr, kc)
-			continue
-		}
-		// A(i,q) = a[i*lda+q]
-		kern.transpose(panel, p.a[i0*p.lda+pc:], p.lda, rows, mr, kc)
+		panel := dst[ir/mr*ps : ir/mr*ps+kc*mr] // [kc, mr]
+		kern.transpose(panel, p.a[(ic+ir)*p.lda+pc:], p.lda, min(mr, mc-ir), mr, kc)
 	}
 }
 
-// packB packs the block B(pc:pc+kc, jc:jc+nc) into dst as nr-column
-// panels [nc/nr][kc][nr], zero-padding the last panel.
-func packB(dst []float32, p *problem, kern *kernels, pc, kc, jc, nc int) {
+// packB packs the block B(pc:pc+kc, jc:jc+nc) into dst as nr-column panels
+// [nc/nr][ps] (each [kc, nr]), zero-padding the last panel.
+func packB(dst []float32, ps int, p *problem, kern *kernels, pc, kc, jc, nc int) {
 	nr := kern.nr
+	if !p.bT {
+		// B(q,j) = b[q*ldb+j]: each q holds nc contiguous values.
+		kern.copy(dst, ps, p.b[pc*p.ldb+jc:], p.ldb, nc, nr, kc)
+		return
+	}
+	// B(q,j) = b[j*ldb+q]
 	for jr := 0; jr < nc; jr += nr {
-		panel := dst[jr*kc : (jr+nr)*kc] // [kc, nr]
-		cols := min(nr, nc-jr)
-		j0 := jc + jr
-		if !p.bT {
-			// B(q,j) = b[q*ldb+j]
-			kern.copy(panel, p.b[pc*p.ldb+j0:], p.ldb, cols, nr, kc)
-			continue
-		}
-		// B(q,j) = b[j*ldb+q]
-		kern.transpose(panel, p.b[j0*p.ldb+pc:], p.ldb, cols, nr, kc)
+		panel := dst[jr/nr*ps : jr/nr*ps+kc*nr] // [kc, nr]
+		kern.transpose(panel, p.b[(jc+jr)*p.ldb+pc:], p.ldb, min(nr, nc-jr), nr, kc)
 	}
 }
 
-// copyPanel fills dst [kc, w] with dst[q*w+c] = src[q*ld+c] for c < cols and
-// zero for cols ≤ c < w.
-func copyPanel(dst, src []float32, ld, cols, w, kc int) {
+// copyPanels fills the panels dst [⌈cols/w⌉][ps] (each [kc, w]) from kc rows
+// of cols values (row stride ld): dst[(c/w)*ps + q*w + c%w] = src[q*ld+c],
+// zero past cols. It walks the source row by row so that it reads memory in
+// order.
+func copyPanels(dst []float32, ps int, src []float32, ld, cols, w, kc int) {
+	full := cols / w // panels without padding
+	rest := cols - full*w
 	for q := 0; q < kc; q++ {
-		d := dst[q*w : q*w+w : q*w+w]
-		copy(d, src[q*ld:q*ld+cols])
-		if cols < w {
-			clear(d[cols:])
+		s := src[q*ld : q*ld+cols] // [cols]
+		for c := 0; c < full; c++ {
+			copy(dst[c*ps+q*w:c*ps+q*w+w], s[c*w:c*w+w])
+		}
+		if rest > 0 {
+			d := dst[full*ps+q*w : full*ps+q*w+w]
+			copy(d, s[full*w:])
+			clear(d[rest:])
 		}
 	}
 }

@@ -11,7 +11,16 @@
 // On amd64 with AVX2 and FMA (checked at run time) the products run on a
 // cache-blocked, packed kernel with a 6×16 register tile written in Go
 // assembly; elsewhere (other CPUs, GOARCH=wasm, or the purego build tag) a
-// pure-Go kernel computes the same products.
+// pure-Go kernel with a 2×4 tile computes the same products. A product of
+// one to three rows (NT) or of one row (NN, TN), as in decoding, is computed
+// without packing, as matrix–vector products that read the matrix once per
+// row.
+//
+// threads ≤ 1 computes on the calling goroutine; threads > 1 splits the
+// output into that many contiguous blocks of whole register tiles, each
+// computed by its own goroutine (one of them the caller's), and returns when
+// all are done. The result is the same, bit for bit, whatever threads is.
+// Packing buffers are allocated per call; nothing is shared between calls.
 //
 // The kernels are hot code: like the built-in index checks of the language,
 // they panic with a descriptive message when called with inconsistent sizes
@@ -28,7 +37,7 @@ import (
 // NT computes out[m,n] = a[m,k] · b[n,k]ᵀ, or adds the product to out when acc
 // is true. It is the linear layer y = x·Wᵀ with W stored [out, in]. threads ≤ 1
 // runs on the calling goroutine; more splits the output between that many
-// goroutines.
+// goroutines. It panics if a slice is too short for its dimensions.
 func NT(out, a, b []float32, m, n, k int, acc bool, threads int) {
 	NTStrided(out, n, a, k, b, k, m, n, k, acc, threads)
 }
@@ -50,7 +59,7 @@ func TN(out, a, b []float32, m, n, k int, acc bool, threads int) {
 func NTStrided(out []float32, ldo int, a []float32, lda int, b []float32, ldb int, m, n, k int, acc bool, threads int) {
 	p := problem{out: out, ldo: ldo, a: a, lda: lda, b: b, ldb: ldb, m: m, n: n, k: k, bT: true, acc: acc}
 	p.check("NTStrided")
-	run(&p, defaultKernels, threads)
+	run(&p, defaultKernels, threads, serialFlops)
 }
 
 // NNStrided is NN on strided views: out[i*ldo+j] (+)= Σ_p a[i*lda+p]·b[p*ldb+j]
@@ -58,7 +67,7 @@ func NTStrided(out []float32, ldo int, a []float32, lda int, b []float32, ldb in
 func NNStrided(out []float32, ldo int, a []float32, lda int, b []float32, ldb int, m, n, k int, acc bool, threads int) {
 	p := problem{out: out, ldo: ldo, a: a, lda: lda, b: b, ldb: ldb, m: m, n: n, k: k, acc: acc}
 	p.check("NNStrided")
-	run(&p, defaultKernels, threads)
+	run(&p, defaultKernels, threads, serialFlops)
 }
 
 // TNStrided is TN on strided views: out[i*ldo+j] (+)= Σ_p a[p*lda+i]·b[p*ldb+j]
@@ -66,7 +75,7 @@ func NNStrided(out []float32, ldo int, a []float32, lda int, b []float32, ldb in
 func TNStrided(out []float32, ldo int, a []float32, lda int, b []float32, ldb int, m, n, k int, acc bool, threads int) {
 	p := problem{out: out, ldo: ldo, a: a, lda: lda, b: b, ldb: ldb, m: m, n: n, k: k, aT: true, acc: acc}
 	p.check("TNStrided")
-	run(&p, defaultKernels, threads)
+	run(&p, defaultKernels, threads, serialFlops)
 }
 
 // Dot returns Σ a[i]·b[i]. It panics if the lengths differ.

@@ -4,35 +4,33 @@ package gemm
 // applies and by the tests as a second opinion on the assembly.
 var goKernels = &kernels{
 	name:  "go",
-	mr:    4,
+	mr:    2,
 	nr:    4,
 	mc:    144,
 	kc:    256,
 	nc:    2048,
-	micro: microGo4x4,
+	micro: microGo2x4,
 	dot4:  dot4Go,
 	dot:   dotGo,
 	axpy:  axpyGo,
+	axpy4: axpy4Go,
 	scale: scaleGo,
 
 	transpose: transposePanel,
-	copy:      copyPanel,
+	copy:      copyPanels,
 }
 
-// microGo4x4 is the portable 4×4 micro kernel: c [4, ldc] (+)= ap [kc,4] ·
-// bp [kc,4] with sixteen scalar accumulators.
-func microGo4x4(kc int, ap, bp, c []float32, ldc int, load bool) {
-	ap = ap[:kc*4] // [kc, 4]
+// microGo2x4 is the portable 2×4 micro kernel: c [2, ldc] (+)= ap [kc, 2] ·
+// bp [kc, 4] with eight scalar accumulators (more would spill on amd64 and
+// wasm), two steps of q per iteration.
+func microGo2x4(kc int, ap, bp, c []float32, ldc int, load bool) {
+	ap = ap[:kc*2] // [kc, 2]
 	bp = bp[:kc*4] // [kc, 4]
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
-	var c20, c21, c22, c23 float32
-	var c30, c31, c32, c33 float32
-	for q := 0; q+4 <= len(ap) && q+4 <= len(bp); q += 4 {
-		a := ap[q : q+4 : q+4]
-		b := bp[q : q+4 : q+4]
-		a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
-		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+	for len(ap) >= 4 && len(bp) >= 8 {
+		a0, a1 := ap[0], ap[1]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2
@@ -41,19 +39,33 @@ func microGo4x4(kc int, ap, bp, c []float32, ldc int, load bool) {
 		c11 += a1 * b1
 		c12 += a1 * b2
 		c13 += a1 * b3
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
+		a0, a1 = ap[2], ap[3]
+		b0, b1, b2, b3 = bp[4], bp[5], bp[6], bp[7]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		ap = ap[4:]
+		bp = bp[8:]
 	}
-	r0 := c[0:4:4]
-	r1 := c[ldc : ldc+4 : ldc+4]
-	r2 := c[2*ldc : 2*ldc+4 : 2*ldc+4]
-	r3 := c[3*ldc : 3*ldc+4 : 3*ldc+4]
+	if len(ap) >= 2 && len(bp) >= 4 { // odd kc
+		a0, a1 := ap[0], ap[1]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+	}
+	r0 := c[0:4:4]               // row 0 of the tile
+	r1 := c[ldc : ldc+4 : ldc+4] // row 1
 	if load {
 		c00 += r0[0]
 		c01 += r0[1]
@@ -63,19 +75,9 @@ func microGo4x4(kc int, ap, bp, c []float32, ldc int, load bool) {
 		c11 += r1[1]
 		c12 += r1[2]
 		c13 += r1[3]
-		c20 += r2[0]
-		c21 += r2[1]
-		c22 += r2[2]
-		c23 += r2[3]
-		c30 += r3[0]
-		c31 += r3[1]
-		c32 += r3[2]
-		c33 += r3[3]
 	}
 	r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
 	r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
-	r2[0], r2[1], r2[2], r2[3] = c20, c21, c22, c23
-	r3[0], r3[1], r3[2], r3[3] = c30, c31, c32, c33
 }
 
 // dot4Go computes out[r] = x · b[r*ldb : r*ldb+len(x)] for r < 4.
@@ -119,6 +121,19 @@ func axpyGo(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += alpha * v
+	}
+}
+
+// axpy4Go computes y[j] += Σ_{r<4} alpha[r]·b[r*ldb+j] for j < len(y).
+func axpy4Go(alpha *[4]float32, b []float32, ldb int, y []float32) {
+	n := len(y)
+	b0 := b[0:n:n]           // [n]
+	b1 := b[ldb : ldb+n]     // [n]
+	b2 := b[2*ldb : 2*ldb+n] // [n]
+	b3 := b[3*ldb : 3*ldb+n] // [n]
+	a0, a1, a2, a3 := alpha[0], alpha[1], alpha[2], alpha[3]
+	for j := range y {
+		y[j] += a0*b0[j] + a1*b1[j] + a2*b2[j] + a3*b3[j]
 	}
 }
 

@@ -19,6 +19,7 @@ var avxKernels = &kernels{
 	dot4:  dot4AVX,
 	dot:   dotAVX,
 	axpy:  axpyAVX,
+	axpy4: axpy4AVX,
 	scale: scaleAVX,
 
 	transpose: transposeAVX,
@@ -174,15 +175,16 @@ func pack16x8(dst, src *float32, ld, kc int)
 //go:noescape
 func pack6x8(dst, src *float32, ld, kc int)
 
-// copy16 copies kc rows of 16 values (source stride ld) into dst [kc, 16].
+// copyRows16 fills the panels dst [panels][ps] (each [kc, 16]) from kc rows
+// of 16·panels values (source stride ld), reading the source row by row.
 //
 //go:noescape
-func copy16(dst, src *float32, ld, kc int)
+func copyRows16(dst *float32, ps int, src *float32, ld, kc, panels int)
 
-// copy6 copies kc rows of 6 values (source stride ld) into dst [kc, 6].
+// copyRows6 is copyRows16 for panels of width 6.
 //
 //go:noescape
-func copy6(dst, src *float32, ld, kc int)
+func copyRows6(dst *float32, ps int, src *float32, ld, kc, panels int)
 
 // transposeAVX packs rows×kc of src (stride ld) into dst [kc, w] for the
 // widths of the assembly kernel (6 and 16), using the portable packer for a
@@ -207,18 +209,41 @@ func transposeAVX(dst, src []float32, ld, rows, w, kc int) {
 	}
 }
 
-// copyAVX copies kc rows of cols values (source stride ld) into dst [kc, w]
-// for the widths of the assembly kernel, zero-filling columns ≥ cols.
-func copyAVX(dst, src []float32, ld, cols, w, kc int) {
-	if cols < w {
-		copyPanel(dst, src, ld, cols, w, kc)
+// copyAVX is copyPanels with the full panels of the assembly kernel's
+// widths (6 and 16) copied by assembly.
+func copyAVX(dst []float32, ps int, src []float32, ld, cols, w, kc int) {
+	full := cols / w
+	if full == 0 {
+		copyPanels(dst, ps, src, ld, cols, w, kc)
 		return
 	}
-	_ = src[(kc-1)*ld+w-1]
-	_ = dst[kc*w-1]
+	_ = src[(kc-1)*ld+cols-1]
+	_ = dst[(full-1)*ps+kc*w-1]
 	if w == 16 {
-		copy16(&dst[0], &src[0], ld, kc)
+		copyRows16(&dst[0], ps, &src[0], ld, kc, full)
 	} else {
-		copy6(&dst[0], &src[0], ld, kc)
+		copyRows6(&dst[0], ps, &src[0], ld, kc, full)
+	}
+	if rest := cols - full*w; rest > 0 {
+		copyPanels(dst[full*ps:], ps, src[full*w:], ld, rest, w, kc)
+	}
+}
+
+// axpy4x8 computes y[j] += Σ_{r<4} alpha[r]·b[r*ldb+j] for j < n; n is a
+// positive multiple of 8.
+//
+//go:noescape
+func axpy4x8(n int, alpha *[4]float32, b *float32, ldb int, y *float32)
+
+// axpy4AVX computes y[j] += Σ_{r<4} alpha[r]·b[r*ldb+j] for j < len(y).
+func axpy4AVX(alpha *[4]float32, b []float32, ldb int, y []float32) {
+	n := len(y)
+	_ = b[3*ldb+n-1]
+	n8 := n &^ 7
+	if n8 > 0 {
+		axpy4x8(n8, alpha, &b[0], ldb, &y[0])
+	}
+	for j := n8; j < n; j++ {
+		y[j] += alpha[0]*b[j] + alpha[1]*b[ldb+j] + alpha[2]*b[2*ldb+j] + alpha[3]*b[3*ldb+j]
 	}
 }

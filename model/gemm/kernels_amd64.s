@@ -463,45 +463,138 @@ p6loop:
 	VZEROUPPER
 	RET
 
-// func copy16(dst, src *float32, ld, kc int)
+// func copyRows16(dst *float32, ps int, src *float32, ld, kc, panels int)
 //
-// dst [kc, 16] gets dst[q*16+c] = src[q*ld+c] for c < 16, q < kc; kc ≥ 1.
-TEXT ·copy16(SB), NOSPLIT, $0-32
+// For q < kc and c < panels: dst[c*ps + q*16 : +16] = src[q*ld + c*16 : +16].
+TEXT ·copyRows16(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ ld+16(FP), R8
-	MOVQ kc+24(FP), CX
-	SHLQ $2, R8
+	MOVQ ps+8(FP), R9
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	MOVQ kc+32(FP), CX
+	MOVQ panels+40(FP), DX
+	SHLQ $2, R8              // source row stride in bytes
+	SHLQ $2, R9              // panel stride in bytes
 
-c16loop:
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
+cr16row:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ DX, BX
+
+cr16col:
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVUPS Y0, (R11)
+	VMOVUPS Y1, 32(R11)
+	ADDQ $64, R10
+	ADDQ R9, R11
+	DECQ BX
+	JNZ  cr16col
 	ADDQ R8, SI
 	ADDQ $64, DI
 	DECQ CX
-	JNZ  c16loop
+	JNZ  cr16row
 	VZEROUPPER
 	RET
 
-// func copy6(dst, src *float32, ld, kc int)
+// func copyRows6(dst *float32, ps int, src *float32, ld, kc, panels int)
 //
-// dst [kc, 6] gets dst[q*6+c] = src[q*ld+c] for c < 6, q < kc; kc ≥ 1.
-TEXT ·copy6(SB), NOSPLIT, $0-32
+// For q < kc and c < panels: dst[c*ps + q*6 : +6] = src[q*ld + c*6 : +6].
+TEXT ·copyRows6(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ ld+16(FP), R8
-	MOVQ kc+24(FP), CX
-	SHLQ $2, R8
+	MOVQ ps+8(FP), R9
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	MOVQ kc+32(FP), CX
+	MOVQ panels+40(FP), DX
+	SHLQ $2, R8              // source row stride in bytes
+	SHLQ $2, R9              // panel stride in bytes
 
-c6loop:
-	VMOVUPS (SI), X0
-	VMOVQ   16(SI), X1
-	VMOVUPS X0, (DI)
-	VMOVQ   X1, 16(DI)
+cr6row:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ DX, BX
+
+cr6col:
+	VMOVUPS (R10), X0
+	VMOVQ   16(R10), X1
+	VMOVUPS X0, (R11)
+	VMOVQ   X1, 16(R11)
+	ADDQ $24, R10
+	ADDQ R9, R11
+	DECQ BX
+	JNZ  cr6col
 	ADDQ R8, SI
 	ADDQ $24, DI
 	DECQ CX
-	JNZ  c6loop
+	JNZ  cr6row
+	RET
+
+// func axpy4x8(n int, alpha *[4]float32, b *float32, ldb int, y *float32)
+//
+// y[j] += Σ_{r<4} alpha[r]·b[r*ldb+j] for j < n; n is a positive multiple of
+// 8. Four independent chunks of 8 per iteration hide the FMA latency.
+TEXT ·axpy4x8(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ alpha+8(FP), SI
+	VBROADCASTSS 0(SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	VBROADCASTSS 8(SI), Y2
+	VBROADCASTSS 12(SI), Y3
+	MOVQ b+16(FP), R10
+	MOVQ ldb+24(FP), R8
+	SHLQ $2, R8
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R12)(R8*1), R13
+	MOVQ y+32(FP), DI
+	SHLQ $2, CX
+	MOVQ CX, DX
+	ANDQ $-128, DX
+	XORQ AX, AX
+
+x4loop32:
+	CMPQ AX, DX
+	JGE  x4loop8
+	VMOVUPS (DI)(AX*1), Y4
+	VMOVUPS 32(DI)(AX*1), Y5
+	VMOVUPS 64(DI)(AX*1), Y6
+	VMOVUPS 96(DI)(AX*1), Y7
+	VFMADD231PS (R10)(AX*1), Y0, Y4
+	VFMADD231PS 32(R10)(AX*1), Y0, Y5
+	VFMADD231PS 64(R10)(AX*1), Y0, Y6
+	VFMADD231PS 96(R10)(AX*1), Y0, Y7
+	VFMADD231PS (R11)(AX*1), Y1, Y4
+	VFMADD231PS 32(R11)(AX*1), Y1, Y5
+	VFMADD231PS 64(R11)(AX*1), Y1, Y6
+	VFMADD231PS 96(R11)(AX*1), Y1, Y7
+	VFMADD231PS (R12)(AX*1), Y2, Y4
+	VFMADD231PS 32(R12)(AX*1), Y2, Y5
+	VFMADD231PS 64(R12)(AX*1), Y2, Y6
+	VFMADD231PS 96(R12)(AX*1), Y2, Y7
+	VFMADD231PS (R13)(AX*1), Y3, Y4
+	VFMADD231PS 32(R13)(AX*1), Y3, Y5
+	VFMADD231PS 64(R13)(AX*1), Y3, Y6
+	VFMADD231PS 96(R13)(AX*1), Y3, Y7
+	VMOVUPS Y4, (DI)(AX*1)
+	VMOVUPS Y5, 32(DI)(AX*1)
+	VMOVUPS Y6, 64(DI)(AX*1)
+	VMOVUPS Y7, 96(DI)(AX*1)
+	ADDQ $128, AX
+	JMP  x4loop32
+
+x4loop8:
+	CMPQ AX, CX
+	JGE  x4done
+	VMOVUPS (DI)(AX*1), Y4
+	VFMADD231PS (R10)(AX*1), Y0, Y4
+	VFMADD231PS (R11)(AX*1), Y1, Y4
+	VFMADD231PS (R12)(AX*1), Y2, Y4
+	VFMADD231PS (R13)(AX*1), Y3, Y4
+	VMOVUPS Y4, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP  x4loop8
+
+x4done:
+	VZEROUPPER
 	RET
