@@ -136,7 +136,9 @@ func (e *Engine) RoPE(x, cos, sin model.Tensor, pos []int32, heads, hd int) {
 	})
 }
 
-// Attention implements model.Engine.
+// Attention implements model.Engine. Per (sequence, head) it forms the
+// score block S[T, width] = q·kᵀ·scale with one strided GEMM, masks and
+// normalises it row by row, and multiplies by v with a second GEMM.
 func (e *Engine) Attention(out, q, k, v model.Tensor, a model.AttnArgs) {
 	o, qs, ks, vs := h(out), h(q), h(k), h(v)
 	// qs [B, T, H, hd]; ks, vs [B, S, KVH, hd]; o [B, T, H·hd]
@@ -148,51 +150,37 @@ func (e *Engine) Attention(out, q, k, v model.Tensor, a model.AttnArgs) {
 		scOut, prOut = h(a.Scores), h(a.Probs) // [B, H, T, width]
 	}
 	e.parallel(a.B*H, T*width*hd, func(lo, hi int) {
-		p := make([]float32, width) // scores of one query row
+		p := make([]float32, T*width) // [T, width] scores, then probabilities
 		for bh := lo; bh < hi; bh++ {
 			b, hh := bh/H, bh%H
 			g := hh / group
+			qh := qs[(b*T*H+hh)*hd:]  // rows t at stride H·hd
+			kg := ks[(b*S*KVH+g)*hd:] // rows j at stride KVH·hd
+			vg := vs[(b*S*KVH+g)*hd:] // rows j at stride KVH·hd
+			oh := o[(b*T*H+hh)*hd:]   // rows t at stride H·hd
+			gemm.NTStrided(p, width, qh, H*hd, kg, KVH*hd, T, width, hd, false, 1)
 			for t := range T {
-				qv := qs[((b*T+t)*H+hh)*hd : ((b*T+t)*H+hh+1)*hd]
+				row := p[t*width : (t+1)*width]
 				n := a.Pos0 + t + 1 // visible keys 0..n-1
-				maxv := float32(math.Inf(-1))
 				for j := range n {
+					row[j] *= a.Scale
 					if a.Docs != nil && a.Docs[b*T+j] != a.Docs[b*T+t] {
-						p[j] = float32(math.Inf(-1))
-						continue
-					}
-					kv := ks[((b*S+j)*KVH+g)*hd : ((b*S+j)*KVH+g+1)*hd]
-					p[j] = gemm.Dot(qv, kv) * a.Scale
-					maxv = max(maxv, p[j])
-				}
-				if scOut != nil {
-					row := scOut[((b*H+hh)*T+t)*width : ((b*H+hh)*T+t+1)*width]
-					copy(row, p[:n])
-					for j := n; j < width; j++ {
 						row[j] = float32(math.Inf(-1))
 					}
 				}
-				var sum float32
-				for j := range n {
-					ex := float32(math.Exp(float64(p[j] - maxv)))
-					p[j] = ex
-					sum += ex
+				for j := n; j < width; j++ {
+					row[j] = float32(math.Inf(-1))
 				}
-				inv := 1 / sum
-				ov := o[((b*T+t)*H+hh)*hd : ((b*T+t)*H+hh+1)*hd]
-				clear(ov)
-				for j := range n {
-					p[j] *= inv
-					if p[j] != 0 {
-						gemm.Axpy(p[j], vs[((b*S+j)*KVH+g)*hd:((b*S+j)*KVH+g+1)*hd], ov)
-					}
+				if scOut != nil {
+					copy(scOut[((b*H+hh)*T+t)*width:], row)
 				}
+				softmaxRow(row[:n], row[:n])
+				clear(row[n:])
 				if prOut != nil {
-					row := prOut[((b*H+hh)*T+t)*width : ((b*H+hh)*T+t+1)*width]
-					copy(row, p[:n])
-					clear(row[n:])
+					copy(prOut[((b*H+hh)*T+t)*width:], row)
 				}
 			}
+			gemm.NNStrided(oh, H*hd, p, width, vg, KVH*hd, T, hd, width, false, 1)
 		}
 	})
 }

@@ -152,8 +152,13 @@ func (e *Engine) RoPEBackward(dx, cos, sin model.Tensor, pos []int32, heads, hd 
 }
 
 // AttentionBackward implements model.TrainEngine. Probabilities are
-// recomputed row by row (no T×T buffer is kept); work is split over
-// (sequence, kv head) so the dk/dv of a kv head has one writer.
+// recomputed per (sequence, head) from q and k with GEMMs; work is split
+// over (sequence, kv head) so the dk/dv of a kv head has one writer.
+//
+//	P  = softmax(mask(q·kᵀ·scale))      [T, T]
+//	dP = dout·vᵀ                        [T, T]
+//	dS = P ⊙ (dP − rowsum(P ⊙ dP))·scale
+//	dq = dS·k,  dk += dSᵀ·q,  dv += Pᵀ·dout
 func (e *Engine) AttentionBackward(dq, dk, dv, dout, q, k, v model.Tensor, a model.AttnArgs) {
 	dqs, dks, dvs, dos := h(dq), h(dk), h(dv), h(dout)
 	qs, ks, vs := h(q), h(k), h(v)
@@ -163,52 +168,39 @@ func (e *Engine) AttentionBackward(dq, dk, dv, dout, q, k, v model.Tensor, a mod
 	clear(dks[:a.B*T*KVH*hd])
 	clear(dvs[:a.B*T*KVH*hd])
 	e.parallel(a.B*KVH, group*T*T*hd, func(lo, hi int) {
-		p := make([]float32, T)  // probabilities of one query row
-		dp := make([]float32, T) // their gradients
+		p := make([]float32, T*T)  // [T, T] probabilities
+		dp := make([]float32, T*T) // [T, T] their gradients, then dS
 		for bg := lo; bg < hi; bg++ {
 			b, g := bg/KVH, bg%KVH
-			krow := func(j int) int { return ((b*T+j)*KVH + g) * hd }
+			kg, vg := ks[(b*T*KVH+g)*hd:], vs[(b*T*KVH+g)*hd:]     // rows at stride KVH·hd
+			dkg, dvg := dks[(b*T*KVH+g)*hd:], dvs[(b*T*KVH+g)*hd:] // rows at stride KVH·hd
 			for hh := g * group; hh < (g+1)*group; hh++ {
+				qh, doh, dqh := qs[(b*T*H+hh)*hd:], dos[(b*T*H+hh)*hd:], dqs[(b*T*H+hh)*hd:] // stride H·hd
+				gemm.NTStrided(p, T, qh, H*hd, kg, KVH*hd, T, T, hd, false, 1)
+				gemm.NTStrided(dp, T, doh, H*hd, vg, KVH*hd, T, T, hd, false, 1)
 				for t := range T {
-					qo := ((b*T+t)*H + hh) * hd
-					qv, do, dqv := qs[qo:qo+hd], dos[qo:qo+hd], dqs[qo:qo+hd]
+					row, drow := p[t*T:(t+1)*T], dp[t*T:(t+1)*T]
 					n := t + 1
-					maxv := float32(math.Inf(-1))
 					for j := range n {
+						row[j] *= a.Scale
 						if a.Docs != nil && a.Docs[b*T+j] != a.Docs[b*T+t] {
-							p[j] = float32(math.Inf(-1))
-							continue
+							row[j] = float32(math.Inf(-1))
 						}
-						p[j] = gemm.Dot(qv, ks[krow(j):krow(j)+hd]) * a.Scale
-						maxv = max(maxv, p[j])
 					}
-					var sum float32
+					softmaxRow(row[:n], row[:n])
+					clear(row[n:])
+					var pdp float32 // Σ_j P·dP
 					for j := range n {
-						p[j] = float32(math.Exp(float64(p[j] - maxv)))
-						sum += p[j]
+						pdp += row[j] * drow[j]
 					}
-					inv := 1 / sum
-					var pdp float32 // Σ p·dp
 					for j := range n {
-						p[j] *= inv
-						if p[j] == 0 {
-							dp[j] = 0
-							continue
-						}
-						dp[j] = gemm.Dot(do, vs[krow(j):krow(j)+hd])
-						pdp += p[j] * dp[j]
-						gemm.Axpy(p[j], do, dvs[krow(j):krow(j)+hd])
+						drow[j] = row[j] * (drow[j] - pdp) * a.Scale
 					}
-					clear(dqv)
-					for j := range n {
-						if p[j] == 0 {
-							continue
-						}
-						ds := p[j] * (dp[j] - pdp) * a.Scale
-						gemm.Axpy(ds, ks[krow(j):krow(j)+hd], dqv)
-						gemm.Axpy(ds, qv, dks[krow(j):krow(j)+hd])
-					}
+					clear(drow[n:])
 				}
+				gemm.NNStrided(dqh, H*hd, dp, T, kg, KVH*hd, T, hd, T, false, 1)
+				gemm.TNStrided(dkg, KVH*hd, dp, T, qh, H*hd, T, hd, T, true, 1)
+				gemm.TNStrided(dvg, KVH*hd, p, T, doh, H*hd, T, hd, T, true, 1)
 			}
 		}
 	})
