@@ -1,0 +1,165 @@
+// Command mmserve serves MiniMind's chat page, with the model running in the
+// visitor's browser (WebGPU, or WebAssembly on the CPU).
+//
+//	go run ./cmd/mmserve                  # http://127.0.0.1:8998/
+//	go run ./cmd/mmserve --model out/full_sft_512 --addr :8998
+//
+// It serves the page (embedded), the browser runtime and a default model:
+// the folder given with --model, else the newest model a training run wrote
+// under ./out, else the model embedded in the binary (package zoo). Without
+// any, the page asks the visitor for a model folder or URL.
+//
+// The runtime (package main in wasm/, GOOS=js GOARCH=wasm) is built at
+// startup with the local Go toolchain from the MiniMind source tree, so a
+// fresh clone needs no other build step; Go's build cache makes later starts
+// quick. --wasm and --wasm-exec serve prebuilt files instead.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/minimind-go/minimind/site"
+	"github.com/minimind-go/minimind/zoo"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "mmserve:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, prepares the server and serves until ctx is done. When
+// ready is not nil it receives the server's address once it listens.
+func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string) error {
+	fl := flag.NewFlagSet("mmserve", flag.ContinueOnError)
+	fl.SetOutput(logw)
+	addr := fl.String("addr", "127.0.0.1:8998", "address to listen on (MiniMind's port)")
+	modelDir := fl.String("model", "", "default model folder (config.json, model.safetensors or a .pth, tokenizer.json, tokenizer_config.json); default: the newest under ./out, else the embedded model")
+	wasmFile := fl.String("wasm", "", "serve this prebuilt minimind.wasm instead of building it")
+	execFile := fl.String("wasm-exec", "", "the wasm_exec.js of the toolchain that built --wasm (default: from `go env GOROOT`)")
+	webgpu := fl.String("webgpu", "auto", "compile the WebGPU engine into the runtime: auto (when it builds for js/wasm), on or off")
+	fl.Usage = func() {
+		fmt.Fprintln(logw, "usage: mmserve [--addr host:port] [--model DIR] [--wasm FILE --wasm-exec FILE]")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the model folder goes after --model)", fl.Arg(0))
+	}
+
+	rt, err := loadRuntime(ctx, *wasmFile, *execFile, *webgpu)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(logw, "mmserve: runtime", rt.Built)
+
+	var opt serverOptions
+	opt.Site, opt.Wasm, opt.WasmExec = site.FS(), rt.Wasm, rt.Exec
+	opt.Model, opt.ModelName, err = defaultModel(*modelDir)
+	if err != nil {
+		return err
+	}
+	if opt.Model == nil {
+		fmt.Fprintln(logw, "mmserve: no default model (no --model, nothing under ./out, none embedded): the page will ask for a model folder or URL")
+	} else {
+		fmt.Fprintln(logw, "mmserve: default model:", opt.ModelName)
+	}
+	srv, err := newServer(opt)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(logw, "mmserve: MiniMind is at http://%s/\n", displayAddr(ln.Addr()))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return hs.Shutdown(sctx)
+	}
+}
+
+// loadRuntime reads --wasm (and --wasm-exec) or builds the runtime.
+func loadRuntime(ctx context.Context, wasmFile, execFile, webgpu string) (runtimeFiles, error) {
+	if wasmFile == "" {
+		return buildRuntime(ctx, buildOptions{WebGPU: webgpu})
+	}
+	wasm, err := os.ReadFile(wasmFile)
+	if err != nil {
+		return runtimeFiles{}, err
+	}
+	var execJS []byte
+	if execFile != "" {
+		execJS, err = os.ReadFile(execFile)
+	} else {
+		execJS, err = wasmExec(ctx, "go")
+	}
+	if err != nil {
+		return runtimeFiles{}, fmt.Errorf("wasm_exec.js: %w (pass --wasm-exec)", err)
+	}
+	return runtimeFiles{Wasm: wasm, Exec: execJS, Built: "from " + wasmFile}, nil
+}
+
+// defaultModel picks the folder served as the default model (see zoo.Resolve);
+// nil when there is none.
+func defaultModel(dir string) (fs.FS, string, error) {
+	path, fsys, source, err := zoo.Resolve(dir)
+	if err != nil {
+		if dir == "" {
+			return nil, "", nil
+		}
+		return nil, "", err
+	}
+	if fsys != nil {
+		return fsys, source, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("--model: %w", err)
+	}
+	if !st.IsDir() {
+		path = filepath.Dir(path)
+	}
+	return os.DirFS(path), filepath.Base(path), nil
+}
+
+// displayAddr writes a listening address as a URL host (an unspecified
+// address becomes 127.0.0.1).
+func displayAddr(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || !ta.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(ta.Port))
+}
