@@ -289,3 +289,37 @@ func (m *Model) moeBackward(e TrainEngine, la *layerActs, lw, lg *LayerWeights, 
 	e.Free(dlog)
 	return nil
 }
+
+// Loss runs the forward pass on one batch and returns its mean
+// cross-entropy (no gradients, no MoE aux loss): the validation loss.
+func (m *Model) Loss(b Batch) (LossInfo, error) {
+	e, err := m.trainEngine()
+	if err != nil {
+		return LossInfo{}, err
+	}
+	if err := b.Validate(m.Config); err != nil {
+		return LossInfo{}, err
+	}
+	B, T := b.B, b.T
+	tgt := make([]int32, B*T) // [B, T] shifted labels
+	for r := range B {
+		for t := range T {
+			tgt[r*T+t] = IgnoreIndex
+			if t+1 < T {
+				tgt[r*T+t] = b.Labels[r*T+t+1]
+			}
+		}
+	}
+	logits, err := m.Forward(b.Input, B, ForwardOptions{Positions: b.Positions, Docs: b.Docs})
+	if err != nil {
+		return LossInfo{}, err
+	}
+	defer e.Free(logits)
+	sum, n := e.CrossEntropy(logits, logits, tgt, B*T, m.Config.Vocab, 0)
+	info := LossInfo{Targets: n}
+	if n > 0 {
+		info.CE = sum / float64(n)
+		info.Loss = info.CE
+	}
+	return info, nil
+}

@@ -114,3 +114,21 @@ func readJSON(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// TestLossMatchesLossAndGrad checks the forward-only validation loss.
+func TestLossMatchesLossAndGrad(t *testing.T) {
+	m := tinyModel(t, "tiny3", 2)
+	b := model.Batch{B: 2, T: 6, Input: []int32{1, 5, 9, 13, 2, 0, 1, 7, 8, 9, 10, 2},
+		Labels: []int32{1, 5, 9, 13, 2, -100, 1, 7, 8, 9, 10, 2}}
+	want, err := m.LossAndGrad(b, m.NewGrads(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Loss(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Targets != want.Targets || math.Abs(got.CE-want.CE) > 1e-9 {
+		t.Errorf("Loss %+v, LossAndGrad %+v", got, want)
+	}
+}

@@ -111,3 +111,11 @@ func LoadBot(path string, e model.Engine) (*chat.Bot, string, error) {
 	}
 	return b, source, nil
 }
+
+// Tokenizer returns the embedded MiniMind-Zero tokenizer folder
+// (tokenizer.json, tokenizer_config.json), trained by `mmtok train` on the
+// embedded corpus.
+func Tokenizer() fs.FS {
+	sub, _ := fs.Sub(embedded, "zero")
+	return sub
+}

@@ -1,0 +1,74 @@
+// Command mmtrain trains MiniMind models on the CPU, with MiniMind's
+// training scripts' flag names and defaults. With no arguments it runs
+// MiniMind-Zero: pretraining and SFT of a small model on the embedded corpus
+// with the embedded tokenizer, then an evaluation, all into ./out.
+//
+//	mmtrain
+//	mmtrain pretrain --data_path pretrain_hq.jsonl --tokenizer model/ --save_dir out
+//	mmtrain sft --data_path sft_mini_512.jsonl --from_weight out/pretrain_512 --save_dir out
+//	mmtrain bench --preset minimind2-small --batch_size 4 --max_seq_len 256
+//
+// Weights are saved as a Hugging Face folder save_dir/{save_weight}_{hidden}[_moe]
+// (config.json, model.safetensors, the tokenizer files, train_log.jsonl,
+// loss.svg); the resume checkpoint save_dir/{save_weight}_{hidden}[_moe]_resume.safetensors
+// is written with every save and on Ctrl-C, and --from_resume 1 continues
+// from it exactly.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mmtrain:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// errUsage marks command-line mistakes (exit status 2).
+var errUsage = errors.New("usage")
+
+const usage = `mmtrain trains MiniMind models on the CPU.
+
+Usage:
+  mmtrain                    MiniMind-Zero: pretrain + SFT a small model on the embedded corpus (into ./out)
+  mmtrain zero [flags]       the same, with its settings as flags
+  mmtrain pretrain [flags]   pretraining on {"text": ...} jsonl
+  mmtrain sft [flags]        full supervised fine-tuning on {"conversations": [...]} jsonl
+  mmtrain bench [flags]      training speed on synthetic batches
+
+Run "mmtrain <stage> -h" for the flags of a stage.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return zero(ctx, nil, stdout, stderr)
+	}
+	switch args[0] {
+	case "zero":
+		return zero(ctx, args[1:], stdout, stderr)
+	case "pretrain", "sft":
+		return train(ctx, args[0], args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: unknown stage %q", errUsage, args[0])
+	}
+}

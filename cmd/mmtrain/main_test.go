@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/minimind-go/minimind/model/checkpoint"
+	"github.com/minimind-go/minimind/native"
+)
+
+// fixtures is the shared folder of real MiniMind tokenizer files.
+const fixtures = "../../../shared/fixtures"
+
+func tokenizerDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(fixtures, "minimind2")
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Skipf("MiniMind tokenizer fixture not available: %v", err)
+	}
+	return dir
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"zero bad flag", []string{"zero", "--no_such_flag"}, "no_such_flag"},
+		{"unknown stage", []string{"dpo"}, "unknown stage"},
+		{"bad flag", []string{"pretrain", "--no_such_flag"}, "no_such_flag"},
+		{"bad value", []string{"pretrain", "--use_moe", "2"}, "use_moe"},
+		{"bad dtype", []string{"sft", "--save_dtype", "bf16"}, "save_dtype"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := run(context.Background(), tc.args, &out, &errb)
+			if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want a usage error about %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func writeCorpus(t *testing.T, path string, n int) {
+	t.Helper()
+	var sb strings.Builder
+	for i := range n {
+		if i == 5 {
+			sb.WriteString("{not json\n")
+			continue
+		}
+		fmt.Fprintf(&sb, "{\"text\": \"MiniMind sample %d: 小模型也能从零开始训练。The quick brown fox %d.\"}\n", i, i*i)
+	}
+	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPretrainCommand runs a tiny pretraining end to end with the real
+// tokenizer, then continues it with --from_resume and starts a second run
+// from its weights.
+func TestPretrainCommand(t *testing.T) {
+	tok := tokenizerDir(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "pre.jsonl")
+	writeCorpus(t, data, 40)
+	common := []string{"--data_path", data, "--tokenizer", tok, "--preset", "tiny", "--batch_size", "4",
+		"--max_seq_len", "32", "--accumulation_steps", "2", "--save_dir", dir, "--log_interval", "2", "--save_interval", "4", "--threads", "2"}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), append([]string{"pretrain"}, common...), &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	log := errb.String()
+	for _, want := range []string{"1 malformed", "line 6", "tokenizing"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	outDir := filepath.Join(dir, "pretrain_64")
+	for _, f := range []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "train_log.jsonl", "loss.svg"} {
+		if _, err := os.Stat(filepath.Join(outDir, f)); err != nil {
+			t.Errorf("missing output: %v", err)
+		}
+	}
+	r, err := native.LoadResume(filepath.Join(dir, "pretrain_64_resume.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State.Epoch != 1 || len(r.State.Losses) != 10 {
+		t.Errorf("resume state epoch %d with %d losses, want 1 and 10 (39 samples / 4)", r.State.Epoch, len(r.State.Losses))
+	}
+
+	t.Run("resume into a second epoch", func(t *testing.T) {
+		errb.Reset()
+		args := append([]string{"pretrain", "--from_resume", "1", "--epochs", "2"}, common...)
+		if err := run(context.Background(), args, &out, &errb); err != nil {
+			t.Fatalf("%v\n%s", err, errb.String())
+		}
+		if !strings.Contains(errb.String(), "resuming from") || !strings.Contains(errb.String(), "using the token cache") {
+			t.Errorf("log:\n%s", errb.String())
+		}
+		r, err := native.LoadResume(filepath.Join(dir, "pretrain_64_resume.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State.Epoch != 2 || len(r.State.Losses) != 20 {
+			t.Errorf("resume state epoch %d with %d losses, want 2 and 20", r.State.Epoch, len(r.State.Losses))
+		}
+	})
+	t.Run("from weight", func(t *testing.T) {
+		errb.Reset()
+		args := append([]string{"pretrain", "--from_weight", "pretrain", "--save_weight", "again", "--save_dtype", "fp16"}, common...)
+		if err := run(context.Background(), args, &out, &errb); err != nil {
+			t.Fatalf("%v\n%s", err, errb.String())
+		}
+		if !strings.Contains(errb.String(), "starting from "+outDir) {
+			t.Errorf("log:\n%s", errb.String())
+		}
+		if _, _, err := checkpoint.Load(filepath.Join(dir, "again_64")); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("strict", func(t *testing.T) {
+		errb.Reset()
+		args := append([]string{"pretrain", "--strict", "--save_weight", "strict"}, common...)
+		err := run(context.Background(), args, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), "line 6") {
+			t.Errorf("error %v, want the malformed line 6", err)
+		}
+	})
+	t.Run("interrupted", func(t *testing.T) {
+		errb.Reset()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		args := append([]string{"pretrain", "--save_weight", "stopped"}, common...)
+		if err := run(ctx, args, &out, &errb); err != nil {
+			t.Fatalf("%v\n%s", err, errb.String())
+		}
+		if !strings.Contains(errb.String(), "--from_resume 1") {
+			t.Errorf("log:\n%s", errb.String())
+		}
+		if _, err := native.LoadResume(filepath.Join(dir, "stopped_64_resume.safetensors")); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestBench(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "--preset", "tiny", "--batch_size", "2", "--max_seq_len", "16", "--steps", "2"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "tokens/s") {
+		t.Errorf("output %q", out.String())
+	}
+}
+
+// TestSFTCommand fine-tunes the weights of a tiny pretraining run on SFT
+// conversations with the real chat template.
+func TestSFTCommand(t *testing.T) {
+	tok := tokenizerDir(t)
+	dir := t.TempDir()
+	pre := filepath.Join(dir, "pre.jsonl")
+	writeCorpus(t, pre, 12)
+	base := []string{"--tokenizer", tok, "--batch_size", "4", "--max_seq_len", "48", "--save_dir", dir, "--threads", "2"}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), append([]string{"pretrain", "--data_path", pre, "--preset", "tiny"}, base...), &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var sb strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&sb, `{"conversations":[{"role":"user","content":"问题%d"},{"role":"assistant","content":"回答%d。"}]}`+"\n", i, i)
+	}
+	sft := filepath.Join(dir, "sft.jsonl")
+	os.WriteFile(sft, []byte(sb.String()), 0o644)
+	errb.Reset()
+	// The architecture comes from --from_weight (the tiny preset, found as
+	// the only pretrain_* checkpoint), not the default hidden size 512.
+	args := append([]string{"sft", "--data_path", sft, "--from_weight", "pretrain", "--packing", "--system_prompts"}, base...)
+	if err := run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "packing 10 samples") {
+		t.Errorf("log:\n%s", errb.String())
+	}
+	cfg, _, err := checkpoint.Load(filepath.Join(dir, "full_sft_64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Layers != 2 {
+		t.Errorf("SFT model has %d layers, want the pretrained tiny model's 2", cfg.Layers)
+	}
+}

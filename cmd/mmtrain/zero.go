@@ -1,0 +1,430 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/minimind-go/minimind/chat"
+	"github.com/minimind-go/minimind/corpus"
+	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
+	"github.com/minimind-go/minimind/model/cpu"
+	"github.com/minimind-go/minimind/native"
+	"github.com/minimind-go/minimind/progress"
+	"github.com/minimind-go/minimind/tokenizer"
+	"github.com/minimind-go/minimind/zoo"
+)
+
+// zeroFlags configure the MiniMind-Zero pipeline (`mmtrain` with no stage).
+type zeroFlags struct {
+	out                       string
+	preset                    string
+	pretrainTokens, sftTokens int
+	seqLen, batch             int
+	pretrainLR, sftLR         float64
+	warmup                    int
+	evalItems                 int
+	threads                   int
+	seed                      uint64
+}
+
+// zeroQuestions are asked of the finished model.
+var zeroQuestions = []string{
+	"Who are you?",
+	"你是谁？",
+	"What does \"river\" mean?",
+	"What is the meaning of the word \"happy\"?",
+	"Give me a synonym for \"big\".",
+	"Use the word \"light\" in a sentence.",
+}
+
+func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
+	f := &zeroFlags{}
+	fs := flag.NewFlagSet("mmtrain zero", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.out, "out", "out", "output folder")
+	fs.StringVar(&f.preset, "preset", "zero", "architecture preset")
+	fs.IntVar(&f.pretrainTokens, "pretrain_tokens", 700_000, "pretraining tokens (a deterministic sample of the embedded corpus)")
+	fs.IntVar(&f.sftTokens, "sft_tokens", 500_000, "SFT tokens (a deterministic sample of the embedded conversations)")
+	fs.IntVar(&f.seqLen, "max_seq_len", 256, "tokens per row (rows are packed)")
+	fs.IntVar(&f.batch, "batch_size", 8, "rows per step")
+	fs.Float64Var(&f.pretrainLR, "pretrain_lr", 2e-3, "pretraining peak learning rate")
+	fs.Float64Var(&f.sftLR, "sft_lr", 1e-3, "SFT peak learning rate")
+	fs.IntVar(&f.warmup, "warmup_iters", 20, "warm-up steps of each stage")
+	fs.IntVar(&f.evalItems, "eval_items", 100, "held-out definition questions to score")
+	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
+	fs.Uint64Var(&f.seed, "seed", 42, "seed of weights and data order")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return f, nil
+}
+
+// zero runs MiniMind-Zero: pretraining and SFT of a small model on the
+// embedded corpus with the embedded tokenizer, then validation loss, the
+// held-out definition accuracy and a few sample answers.
+func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseZeroFlags(args, stderr)
+	if err == flag.ErrHelp {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+	}
+	cfg, err := model.Preset(f.preset)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	fmt.Fprintf(stderr, "MiniMind-Zero: pretraining and SFT of a %.1fM-parameter MiniMind (%s) from scratch on the embedded corpus.\n"+
+		"Everything is written to ./%s; talk to the result with `go run ./cmd/mmchat`.\n\n",
+		float64(cfg.ParamCount())/1e6, f.preset, f.out)
+
+	dataDir := filepath.Join(f.out, "zero_data")
+	tokDir := filepath.Join(f.out, "zero_tokenizer")
+	if err := writeFS(zoo.Tokenizer(), tokDir, tokenizer.TokenizerFile, tokenizer.ConfigFile); err != nil {
+		return err
+	}
+	tk, err := tokenizer.Load(tokDir)
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name   string
+		src    io.Reader
+		budget int
+		sft    bool
+	}{
+		{"pretrain.jsonl", corpus.Pretrain(), f.pretrainTokens, false},
+		{"sft.jsonl", corpus.SFT(), f.sftTokens, true},
+		{"val_pretrain.jsonl", corpus.ValidationPretrain(), 30_000, false},
+		{"val_sft.jsonl", corpus.ValidationSFT(), 30_000, true},
+	}
+	counts := map[string][2]int{}
+	for _, fl := range files {
+		docs, toks, err := sampleJSONL(fl.src, filepath.Join(dataDir, fl.name), tk, fl.budget, fl.sft)
+		if err != nil {
+			return fmt.Errorf("zero: %s: %w", fl.name, err)
+		}
+		counts[fl.name] = [2]int{docs, toks}
+	}
+	logf("data: pretrain %d documents (%d tokens), SFT %d conversations (%d tokens), validation %d + %d",
+		counts["pretrain.jsonl"][0], counts["pretrain.jsonl"][1], counts["sft.jsonl"][0], counts["sft.jsonl"][1],
+		counts["val_pretrain.jsonl"][0], counts["val_sft.jsonl"][0])
+
+	// Estimate the time from two timed steps of this machine.
+	tps, err := measureSpeed(cfg, f)
+	if err != nil {
+		return err
+	}
+	// Packed rows keep some padding (about 20%), which costs compute too.
+	tps /= 1.2
+	total := float64(counts["pretrain.jsonl"][1]+counts["sft.jsonl"][1]) / tps
+	evalSecs := float64(f.evalItems*24+len(zeroQuestions)*48)/(tps*2) + float64(counts["val_pretrain.jsonl"][1]+counts["val_sft.jsonl"][1])/(tps*3)
+	logf("this machine trains this model at about %.0f tokens/s: pretraining ≈ %s, SFT ≈ %s, evaluation ≈ %s; about %s in all",
+		tps, dur(float64(counts["pretrain.jsonl"][1])/tps), dur(float64(counts["sft.jsonl"][1])/tps), dur(evalSecs), dur(total+evalSecs))
+
+	common := []string{"--tokenizer", tokDir, "--save_dir", f.out, "--packing", "--max_seq_len", fmt.Sprint(f.seqLen),
+		"--batch_size", fmt.Sprint(f.batch), "--accumulation_steps", "1", "--epochs", "1", "--warmup_iters", fmt.Sprint(f.warmup),
+		"--save_dtype", "fp16", "--save_interval", "0", "--log_interval", "50", "--threads", fmt.Sprint(f.threads),
+		"--seed", fmt.Sprint(f.seed), "--cache_dir", filepath.Join(f.out, "cache")}
+	fmt.Fprintln(stderr, "\n== stage 1/2: pretraining")
+	if err := train(ctx, "pretrain", append([]string{"--data_path", filepath.Join(dataDir, "pretrain.jsonl"), "--preset", f.preset,
+		"--learning_rate", fmt.Sprint(f.pretrainLR)}, common...), stdout, stderr); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	pre := filepath.Join(f.out, runName("pretrain", cfg))
+	fmt.Fprintln(stderr, "\n== stage 2/2: supervised fine-tuning")
+	if err := train(ctx, "sft", append([]string{"--data_path", filepath.Join(dataDir, "sft.jsonl"), "--from_weight", pre,
+		"--learning_rate", fmt.Sprint(f.sftLR)}, common...), stdout, stderr); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	sft := filepath.Join(f.out, runName("full_sft", cfg))
+
+	fmt.Fprintln(stderr, "\n== evaluation")
+	rep := zeroReport{Preset: f.preset, Params: cfg.ParamCount(), PretrainTokens: counts["pretrain.jsonl"][1], SFTTokens: counts["sft.jsonl"][1]}
+	if rep.ValPretrainLoss, err = valLoss(ctx, pre, filepath.Join(dataDir, "val_pretrain.jsonl"), native.Pretrain, f); err != nil {
+		return err
+	}
+	if rep.ValSFTLoss, err = valLoss(ctx, sft, filepath.Join(dataDir, "val_sft.jsonl"), native.SFT, f); err != nil {
+		return err
+	}
+	logf("validation loss: pretrain model on held-out text %.3f, SFT model on held-out conversations %.3f", rep.ValPretrainLoss, rep.ValSFTLoss)
+	bot, err := chat.Load(sft, cpu.New(f.threads))
+	if err != nil {
+		return err
+	}
+	if rep.EvalCorrect, rep.EvalTotal, err = evalDefinitions(ctx, bot, f.evalItems, stderr); err != nil {
+		return err
+	}
+	logf("held-out definition questions: %d of %d answers contain a defining term (%.1f%%)",
+		rep.EvalCorrect, rep.EvalTotal, 100*float64(rep.EvalCorrect)/float64(max(rep.EvalTotal, 1)))
+	fmt.Fprintln(stdout, "\nSample answers (greedy):")
+	for _, q := range zeroQuestions {
+		r, err := bot.Generate(ctx, []tokenizer.Message{{Role: "user", Content: q}}, chat.Options{MaxTokens: 64}, nil)
+		if err != nil {
+			return err
+		}
+		rep.Samples = append(rep.Samples, [2]string{q, strings.TrimSpace(r.Text)})
+		fmt.Fprintf(stdout, "  Q: %s\n  A: %s\n", q, strings.TrimSpace(r.Text))
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	data, _ := json.MarshalIndent(rep, "", "  ")
+	if err := checkpoint.WriteFileAtomic(filepath.Join(f.out, "zero_report.json"), append(data, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nDone in %s. The chat model is %s; talk to it with `go run ./cmd/mmchat` (report: %s).\n",
+		dur(rep.Seconds), sft, filepath.Join(f.out, "zero_report.json"))
+	return nil
+}
+
+// zeroReport is out/zero_report.json.
+type zeroReport struct {
+	Preset          string      `json:"preset"`
+	Params          int         `json:"params"`
+	PretrainTokens  int         `json:"pretrain_tokens"`
+	SFTTokens       int         `json:"sft_tokens"`
+	ValPretrainLoss float64     `json:"val_pretrain_loss"`
+	ValSFTLoss      float64     `json:"val_sft_loss"`
+	EvalCorrect     int         `json:"eval_correct"`
+	EvalTotal       int         `json:"eval_total"`
+	Samples         [][2]string `json:"samples"`
+	Seconds         float64     `json:"seconds"`
+}
+
+func dur(s float64) string {
+	if s < 90 {
+		return fmt.Sprintf("%.0f s", s)
+	}
+	return fmt.Sprintf("%.1f min", s/60)
+}
+
+// writeFS copies the named files of fsys into dir.
+func writeFS(fsys fs.FS, dir string, names ...string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return fmt.Errorf("zero: embedded %s: %w", n, err)
+		}
+		if err := checkpoint.WriteFileAtomic(filepath.Join(dir, n), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sampleJSONL copies lines of src to path, spreading the selection evenly
+// over the file until about budget tokens are taken (0: all lines); SFT
+// conversations about MiniMind itself (identity questions) are always
+// taken, first. It
+// returns the lines and tokens written; tokens are counted as the trainer
+// will see them (text plus bos/eos, or the rendered conversation).
+func sampleJSONL(src io.Reader, path string, tk *tokenizer.Tokenizer, budget int, sft bool) (int, int, error) {
+	var lines [][]byte
+	sc := bufio.NewScanner(src)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		lines = append(lines, append([]byte(nil), sc.Bytes()...))
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	count := func(line []byte) int {
+		if sft {
+			var v struct {
+				Conversations json.RawMessage `json:"conversations"`
+			}
+			if json.Unmarshal(line, &v) != nil {
+				return 0
+			}
+			s, err := tk.ApplyChatTemplateJSON(v.Conversations, tokenizer.ChatOptions{})
+			if err != nil {
+				return 0
+			}
+			return len(tk.Encode(s))
+		}
+		var v struct{ Text string }
+		if json.Unmarshal(line, &v) != nil {
+			return 0
+		}
+		return len(tk.Encode(v.Text)) + 2
+	}
+	// Visit lines with a fixed stride coprime to the count, so the sample
+	// is spread over the whole file and deterministic.
+	n := len(lines)
+	stride := 1
+	if budget > 0 && n > 1 {
+		stride = int(float64(n)*0.618) | 1
+		for gcd(stride, n) != 1 {
+			stride += 2
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return 0, 0, err
+	}
+	var out strings.Builder
+	docs, toks := 0, 0
+	taken := make([]bool, n)
+	if sft && budget > 0 {
+		for i, l := range lines {
+			if strings.Contains(string(l), "MiniMind") {
+				taken[i] = true
+				toks += count(l)
+				out.Write(l)
+				out.WriteByte('\n')
+				docs++
+			}
+		}
+	}
+	for i, idx := 0, 0; i < n; i, idx = i+1, (idx+stride)%n {
+		if budget > 0 && toks >= budget {
+			break
+		}
+		if taken[idx] {
+			continue
+		}
+		toks += count(lines[idx])
+		out.Write(lines[idx])
+		out.WriteByte('\n')
+		docs++
+	}
+	return docs, toks, checkpoint.WriteFileAtomic(path, []byte(out.String()))
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// measureSpeed times two training steps of cfg on synthetic packed rows and
+// returns tokens per second.
+func measureSpeed(cfg model.Config, f *zeroFlags) (float64, error) {
+	m, err := model.New(cfg, cpu.New(f.threads), model.InitWeights(cfg, 1))
+	if err != nil {
+		return 0, err
+	}
+	B, T := f.batch, f.seqLen
+	b := model.Batch{B: B, T: T, Input: make([]int32, B*T), Labels: make([]int32, B*T), Positions: make([]int32, B*T), Docs: make([]int32, B*T)}
+	for i := range b.Input {
+		b.Input[i] = int32(i*37%(cfg.Vocab-3) + 3)
+		b.Labels[i] = b.Input[i]
+		b.Positions[i] = int32(i % T % 128)
+		b.Docs[i] = int32(i % T / 128)
+	}
+	g := m.NewGrads()
+	if _, err := m.LossAndGrad(b, g, 1); err != nil { // warm-up
+		return 0, err
+	}
+	best := math.Inf(1)
+	for range 3 {
+		t0 := time.Now()
+		if _, err := m.LossAndGrad(b, g, 1); err != nil {
+			return 0, err
+		}
+		best = min(best, time.Since(t0).Seconds())
+	}
+	return float64(B*T) / best * 0.9, nil // optimizer, data and noise take ~10%
+}
+
+// valLoss is the mean cross-entropy of the model in dir on a jsonl file.
+func valLoss(ctx context.Context, dir, data string, mode native.Mode, f *zeroFlags) (float64, error) {
+	cfg, w, err := checkpoint.Load(dir)
+	if err != nil {
+		return 0, err
+	}
+	tk, err := tokenizer.Load(dir)
+	if err != nil {
+		return 0, err
+	}
+	m, err := model.New(cfg, cpu.New(f.threads), w)
+	if err != nil {
+		return 0, err
+	}
+	dc := native.DataConfig{Mode: mode, MaxSeqLen: f.seqLen, Vocab: cfg.Vocab, BOS: cfg.BOS, EOS: cfg.EOS, PAD: cfg.PAD}
+	proc, err := native.NewProcessor(dc, native.FromTokenizer(tk))
+	if err != nil {
+		return 0, err
+	}
+	ds, err := native.LoadDataset(ctx, data, proc, native.LoadOptions{CacheDir: filepath.Join(f.out, "cache")})
+	if err != nil {
+		return 0, err
+	}
+	defer ds.Close()
+	ep, err := native.NewEpoch(ds, 0, native.EpochOptions{Packing: true, T: f.seqLen})
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	var n int
+	iters := ep.Iters(f.batch)
+	for i := range iters {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		b, err := ep.Batch(i, f.batch)
+		if err != nil {
+			return 0, err
+		}
+		l, err := m.Loss(b)
+		if err != nil {
+			return 0, err
+		}
+		sum += l.CE * float64(l.Targets)
+		n += l.Targets
+	}
+	if n == 0 {
+		return math.NaN(), nil
+	}
+	return sum / float64(n), nil
+}
+
+// evalDefinitions asks up to n held-out definition questions greedily and
+// counts the answers that contain a defining term.
+func evalDefinitions(ctx context.Context, bot *chat.Bot, n int, stderr io.Writer) (int, int, error) {
+	items, err := corpus.EvalSet()
+	if err != nil {
+		return 0, 0, err
+	}
+	items = items[:min(n, len(items))]
+	bar := progress.New(stderr, len(items), progress.Options{Label: "eval"})
+	correct := 0
+	for i, it := range items {
+		r, err := bot.Generate(ctx, []tokenizer.Message{{Role: "user", Content: it.Question}}, chat.Options{MaxTokens: 48}, nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		if it.Match(r.Text) {
+			correct++
+		}
+		bar.Update(i+1, fmt.Sprintf("%d correct", correct))
+	}
+	bar.Finish("")
+	return correct, len(items), nil
+}

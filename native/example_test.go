@@ -1,0 +1,53 @@
+package native_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/cpu"
+	"github.com/minimind-go/minimind/native"
+)
+
+// Train the tiny preset for one epoch on five in-memory documents, two rows
+// a micro-batch, stepping the optimizer every two micro-batches.
+func ExampleRun() {
+	cfg, _ := model.Preset("tiny")
+	m, err := model.New(cfg, cpu.New(1), model.InitWeights(cfg, 1))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	opt := native.DefaultOptim()
+	opt.Accum = 2
+	tr, err := native.NewTrainer(m, opt)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var docs []native.Doc
+	for i := range 5 {
+		docs = append(docs, native.Doc{Tokens: []int32{1, int32(10 + i), int32(20 + i), 2}}) // [bos, …, eos]
+	}
+	res, err := native.Run(context.Background(), tr, native.NewMemDataset(docs, 0), native.RunConfig{
+		Mode: native.Pretrain, Epochs: 1, BatchSize: 2, LR: 5e-4, MaxSeqLen: 8})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// 3 micro-batches (2+2+1 rows); the optimizer steps after the 2nd and,
+	// for the leftover, after the 3rd.
+	fmt.Printf("micro-steps %d, optimizer steps %d, padding %.0f%%\n", len(res.Losses), tr.Steps(), 100*res.PadShare)
+	// Output: micro-steps 3, optimizer steps 2, padding 50%
+}
+
+func ExampleSchedule() {
+	s := native.Schedule{LR: 5e-4, Total: 10}
+	for _, t := range []int{1, 5, 10} {
+		fmt.Printf("lr(%d) = %.6g\n", t, s.At(t))
+	}
+	// Output:
+	// lr(1) = 0.000488988
+	// lr(5) = 0.000275
+	// lr(10) = 5e-05
+}
