@@ -345,7 +345,10 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = f.Chmod(0o644) // CreateTemp makes the file private; checkpoints are ordinary files
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
