@@ -22,9 +22,9 @@ import (
 	"strings"
 
 	"github.com/minimind-go/minimind/chat"
+	"github.com/minimind-go/minimind/engines"
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/checkpoint"
-	"github.com/minimind-go/minimind/model/cpu"
 	"github.com/minimind-go/minimind/tokenizer"
 	"github.com/minimind-go/minimind/zoo"
 )
@@ -71,14 +71,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&f.think, "think", false, "ask a MiniMind-3 model to reason first")
 	fs.BoolVar(&f.verbose, "verbose", false, "print the model source and speed")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
-	fs.StringVar(&f.engine, "engine", "cpu", "compute engine: cpu")
+	fs.StringVar(&f.engine, "engine", "cpu", "compute engine: cpu or webgpu")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if f.engine != "cpu" {
-		return fmt.Errorf("--engine %s is not available in this build (use cpu)", f.engine)
+	e, release, err := engines.Open(ctx, f.engine, f.threads, f.verbose, stderr)
+	if err != nil {
+		return err
 	}
-	e := cpu.New(f.threads)
+	defer release()
 	sample := model.SampleOptions{Temperature: float32(f.temperature), TopP: float32(f.topP), TopK: f.topK, RepetitionPenalty: float32(f.repPen)}
 	if f.greedy {
 		sample = model.SampleOptions{RepetitionPenalty: float32(f.repPen)}

@@ -12,6 +12,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,9 +21,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/minimind-go/minimind/engines"
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/checkpoint"
-	"github.com/minimind-go/minimind/model/cpu"
 )
 
 func main() {
@@ -38,6 +39,8 @@ func run(args []string, stdout io.Writer) error {
 	idsFlag := fs.String("ids", "", "comma-separated token ids")
 	out := fs.String("out", "-", "output JSON file (- for standard output)")
 	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
+	engine := fs.String("engine", "cpu", "compute engine: cpu or webgpu")
+	verbose := fs.Bool("verbose", false, "report the engine (the WebGPU adapter)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,7 +56,12 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := model.New(cfg, cpu.New(*threads), w)
+	e, release, err := engines.Open(context.Background(), *engine, *threads, *verbose, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
+	m, err := model.New(cfg, e, w)
 	if err != nil {
 		return err
 	}
