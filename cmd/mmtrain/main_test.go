@@ -37,6 +37,7 @@ func TestUsage(t *testing.T) {
 		{"bad flag", []string{"pretrain", "--no_such_flag"}, "no_such_flag"},
 		{"bad value", []string{"pretrain", "--use_moe", "2"}, "use_moe"},
 		{"bad dtype", []string{"sft", "--save_dtype", "bf16"}, "save_dtype"},
+		{"bad device", []string{"pretrain", "--device", "tpu", "--preset", "tiny", "--data_path", "nope.jsonl"}, "device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

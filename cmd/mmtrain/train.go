@@ -52,6 +52,7 @@ type trainFlags struct {
 	systemPrompts                   bool
 	seed                            uint64
 	threads, warmup                 int
+	device                          string
 	saveDType                       string
 	set                             map[string]bool // flags given on the command line
 }
@@ -88,6 +89,7 @@ func parseTrainFlags(stage string, args []string, stderr io.Writer) (*trainFlags
 	}
 	fs.Uint64Var(&f.seed, "seed", 42, "seed of initial weights and data order")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
+	fs.StringVar(&f.device, "device", "cpu", "training engine: cpu, or cuda in a binary built with -tags cuda")
 	fs.IntVar(&f.warmup, "warmup_iters", 0, "linear learning-rate warm-up micro-steps (not in MiniMind)")
 	fs.StringVar(&f.saveDType, "save_dtype", "fp32", "saved weight type: fp32 or fp16")
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +111,8 @@ func parseTrainFlags(stage string, args []string, stderr io.Writer) (*trainFlags
 		return nil, fmt.Errorf("%w: learning_rate and grad_clip must be ≥ 0", errUsage)
 	case f.useMoE != 0 && f.useMoE != 1, f.fromResume != 0 && f.fromResume != 1:
 		return nil, fmt.Errorf("%w: use_moe and from_resume take 0 or 1", errUsage)
+	case f.device != "cpu" && f.device != "cuda":
+		return nil, fmt.Errorf("%w: --device must be cpu or cuda, got %q", errUsage, f.device)
 	case f.saveDType != "fp32" && f.saveDType != "fp16":
 		return nil, fmt.Errorf("%w: save_dtype must be fp32 or fp16", errUsage)
 	case f.saveInterval < 0 || f.logInterval < 0 || f.warmup < 0:
@@ -331,7 +335,12 @@ func train(ctx context.Context, stage string, args []string, stdout, stderr io.W
 	logf("data: %d samples, %d tokens (%d blank and %d malformed lines skipped)",
 		data.Stats.Samples, data.Stats.Tokens, data.Stats.Blank, data.Stats.Bad)
 
-	m, err := model.New(cfg, cpu.New(f.threads), host)
+	eng, release, err := openDevice(f.device, f.threads)
+	if err != nil {
+		return err
+	}
+	defer release()
+	m, err := model.New(cfg, eng, host)
 	if err != nil {
 		return err
 	}
@@ -353,9 +362,9 @@ func train(ctx context.Context, stage string, args []string, stdout, stderr io.W
 		}
 		rc.Resume = &resume.State
 	}
-	logf("%s: %s, %.2fM parameters, %d layers, hidden %d%s; batch %d × accumulation %d × %d tokens, lr %g, %d epoch(s), %d threads",
+	logf("%s: %s, %.2fM parameters, %d layers, hidden %d%s; batch %d × accumulation %d × %d tokens, lr %g, %d epoch(s), on %s (%d CPU threads)",
 		stage, name, float64(cfg.ParamCount())/1e6, cfg.Layers, cfg.Hidden, map[bool]string{true: ", MoE"}[cfg.UseMoE],
-		f.batch, f.accum, f.seqLen, f.lr, f.epochs, cpu.New(f.threads).Threads())
+		f.batch, f.accum, f.seqLen, f.lr, f.epochs, eng.Name(), cpu.New(f.threads).Threads())
 	res, err := native.Run(ctx, tr, data, rc)
 	if errors.Is(err, native.ErrInterrupted) {
 		logf("interrupted; continue with --from_resume 1")
