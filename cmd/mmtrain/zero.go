@@ -32,6 +32,7 @@ type zeroFlags struct {
 	pretrainTokens, sftTokens int
 	seqLen, batch             int
 	pretrainLR, sftLR         float64
+	sftEpochs                 int
 	warmup                    int
 	evalItems                 int
 	threads                   int
@@ -54,12 +55,13 @@ func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.out, "out", "out", "output folder")
 	fs.StringVar(&f.preset, "preset", "zero", "architecture preset")
-	fs.IntVar(&f.pretrainTokens, "pretrain_tokens", 600_000, "pretraining tokens (a deterministic sample of the embedded corpus)")
-	fs.IntVar(&f.sftTokens, "sft_tokens", 1_000_000, "SFT tokens (a deterministic sample of the embedded conversations)")
+	fs.IntVar(&f.pretrainTokens, "pretrain_tokens", 500_000, "pretraining tokens (a deterministic sample of the embedded corpus)")
+	fs.IntVar(&f.sftTokens, "sft_tokens", 650_000, "SFT tokens (a deterministic sample of the embedded conversations)")
 	fs.IntVar(&f.seqLen, "max_seq_len", 256, "tokens per row (rows are packed)")
 	fs.IntVar(&f.batch, "batch_size", 8, "rows per step")
 	fs.Float64Var(&f.pretrainLR, "pretrain_lr", 2e-3, "pretraining peak learning rate")
 	fs.Float64Var(&f.sftLR, "sft_lr", 1.5e-3, "SFT peak learning rate")
+	fs.IntVar(&f.sftEpochs, "sft_epochs", 2, "SFT epochs over the sampled conversations")
 	fs.IntVar(&f.warmup, "warmup_iters", 20, "warm-up steps of each stage")
 	fs.IntVar(&f.evalItems, "eval_items", 100, "held-out definition questions to score")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
@@ -135,17 +137,17 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// Packed rows keep some padding (12–23%), which costs compute too.
 	tps /= 1.15
-	total := float64(counts["pretrain.jsonl"][1]+counts["sft.jsonl"][1]) / tps
+	total := float64(counts["pretrain.jsonl"][1]+f.sftEpochs*counts["sft.jsonl"][1]) / tps
 	evalSecs := float64(f.evalItems*24+len(zeroQuestions)*48)/(tps*2) + float64(counts["val_pretrain.jsonl"][1]+counts["val_sft.jsonl"][1])/(tps*3)
 	logf("this machine trains this model at about %.0f tokens/s: pretraining ≈ %s, SFT ≈ %s, evaluation ≈ %s; about %s in all",
-		tps, dur(float64(counts["pretrain.jsonl"][1])/tps), dur(float64(counts["sft.jsonl"][1])/tps), dur(evalSecs), dur(total+evalSecs))
+		tps, dur(float64(counts["pretrain.jsonl"][1])/tps), dur(float64(f.sftEpochs*counts["sft.jsonl"][1])/tps), dur(evalSecs), dur(total+evalSecs))
 
 	common := []string{"--tokenizer", tokDir, "--save_dir", f.out, "--packing", "--max_seq_len", fmt.Sprint(f.seqLen),
-		"--batch_size", fmt.Sprint(f.batch), "--accumulation_steps", "1", "--epochs", "1", "--warmup_iters", fmt.Sprint(f.warmup),
+		"--batch_size", fmt.Sprint(f.batch), "--accumulation_steps", "1", "--warmup_iters", fmt.Sprint(f.warmup),
 		"--save_dtype", "fp16", "--save_interval", "0", "--log_interval", "50", "--threads", fmt.Sprint(f.threads),
 		"--seed", fmt.Sprint(f.seed), "--cache_dir", filepath.Join(f.out, "cache")}
 	fmt.Fprintln(stderr, "\n== stage 1/2: pretraining")
-	if err := train(ctx, "pretrain", append([]string{"--data_path", filepath.Join(dataDir, "pretrain.jsonl"), "--preset", f.preset,
+	if err := train(ctx, "pretrain", append([]string{"--data_path", filepath.Join(dataDir, "pretrain.jsonl"), "--preset", f.preset, "--epochs", "1",
 		"--learning_rate", fmt.Sprint(f.pretrainLR)}, common...), stdout, stderr); err != nil {
 		return err
 	}
@@ -154,7 +156,7 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	pre := filepath.Join(f.out, runName("pretrain", cfg))
 	fmt.Fprintln(stderr, "\n== stage 2/2: supervised fine-tuning")
-	if err := train(ctx, "sft", append([]string{"--data_path", filepath.Join(dataDir, "sft.jsonl"), "--from_weight", pre,
+	if err := train(ctx, "sft", append([]string{"--data_path", filepath.Join(dataDir, "sft.jsonl"), "--from_weight", pre, "--epochs", fmt.Sprint(f.sftEpochs),
 		"--learning_rate", fmt.Sprint(f.sftLR)}, common...), stdout, stderr); err != nil {
 		return err
 	}
