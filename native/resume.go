@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
 	"github.com/minimind-go/minimind/model/safetensors"
 )
 
@@ -112,39 +111,12 @@ func (t *Trainer) saveResume(path string, state ResumeState, wrap func(io.Writer
 	add(expAvgPrefix, t.m)
 	add(expAvgSqPrefix, t.v)
 	meta := map[string]string{"format": "pt", resumeStateKey: string(sj), resumeConfigKey: string(cj)}
-	return writeAtomic(path, wrap, func(w io.Writer) error { return safetensors.Write(w, ts, meta) })
-}
-
-// writeAtomic streams write's output into a temporary file beside path,
-// syncs it and renames it over path.
-func writeAtomic(path string, wrap func(io.Writer) io.Writer, write func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("native: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("native: %w", err)
-	}
-	tmp := f.Name()
-	var w io.Writer = f
-	if wrap != nil {
-		w = wrap(f)
-	}
-	err = write(w)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("native: writing %s: %w", path, err)
-	}
-	return nil
+	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
+		if wrap != nil {
+			w = wrap(w)
+		}
+		return safetensors.Write(w, ts, meta)
+	})
 }
 
 // Resume is a loaded resume checkpoint.

@@ -25,6 +25,7 @@ import (
 	"github.com/minimind-go/minimind/engines"
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/checkpoint"
+	"github.com/minimind-go/minimind/progress"
 	"github.com/minimind-go/minimind/tokenizer"
 	"github.com/minimind-go/minimind/zoo"
 )
@@ -32,15 +33,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, isTerminal(os.Stdin)); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, progress.IsTerminal(os.Stdin)); err != nil {
 		fmt.Fprintln(os.Stderr, "mmchat:", err)
 		os.Exit(1)
 	}
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 type flags struct {

@@ -426,6 +426,6 @@ func evalDefinitions(ctx context.Context, bot *chat.Bot, n int, stderr io.Writer
 		}
 		bar.Update(i+1, fmt.Sprintf("%d correct", correct))
 	}
-	bar.Finish("")
+	bar.Finish(fmt.Sprintf("%d correct", correct))
 	return correct, len(items), nil
 }

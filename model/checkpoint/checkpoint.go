@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -340,6 +341,19 @@ func Save(dir string, cfg model.Config, w *model.Weights, opt SaveOptions) error
 // it and renames it over path, so readers see the old or the new file, never
 // a partial one.
 func WriteFileAtomic(path string, data []byte) error {
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomic streams write's output into a temporary file beside path
+// (creating the folder), syncs it and renames it over path. On any error
+// the temporary file is removed and an existing file at path is untouched.
+func WriteAtomic(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -347,7 +361,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	tmp := f.Name()
 	err = f.Chmod(0o644) // CreateTemp makes the file private; checkpoints are ordinary files
 	if err == nil {
-		_, err = f.Write(data)
+		err = write(f)
 	}
 	if err == nil {
 		err = f.Sync()

@@ -2,6 +2,8 @@ package checkpoint_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,8 +220,20 @@ func TestSaveKeepsOldOnFailure(t *testing.T) {
 	if string(before) != string(after) {
 		t.Error("a failed save changed the existing checkpoint")
 	}
-	if err := checkpoint.WriteFileAtomic(filepath.Join(dir, "missing-dir", "x"), []byte("x")); err == nil {
-		t.Error("WriteFileAtomic into a missing folder succeeded")
+	// A folder that cannot exist (its parent is a file) fails cleanly.
+	if err := checkpoint.WriteFileAtomic(filepath.Join(dir, checkpoint.ConfigFile, "x"), []byte("x")); err == nil {
+		t.Error("WriteFileAtomic below a regular file succeeded")
+	}
+	// A failing writer leaves the existing file untouched and no temporary file.
+	boom := errors.New("disk full")
+	if err := checkpoint.WriteAtomic(filepath.Join(dir, checkpoint.SafetensorsFile), func(w io.Writer) error {
+		w.Write([]byte("partial"))
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Errorf("WriteAtomic error %v, want the writer's", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, checkpoint.SafetensorsFile)); string(after) != string(before) {
+		t.Error("a failed WriteAtomic changed the existing file")
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
