@@ -189,6 +189,21 @@ func fromSource(cfg model.Config, src *source) (*model.Weights, error) {
 		}
 		*p.Ptr = &model.Host{Data: data}
 	}
+	if lmHead != nil {
+		// A tied model's lm_head is a copy of the embedding; one that differs
+		// would be silently dropped, so say so instead.
+		head, err := src.read("lm_head.weight")
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: %s: tensor lm_head.weight: %w", src.file, err)
+		}
+		emb := w.Embed.(*model.Host).Data
+		for i := range head {
+			if head[i] != emb[i] {
+				return nil, fmt.Errorf("checkpoint: %s: tensor lm_head.weight differs from model.embed_tokens.weight (index %d) "+
+					"but %s ties them; set \"tie_word_embeddings\": false for an untied model", src.file, i, ConfigFile)
+			}
+		}
+	}
 	if err := cfg.CheckFinite(w); err != nil {
 		return nil, fmt.Errorf("checkpoint: %s: %w", src.file, err)
 	}

@@ -188,6 +188,13 @@ func TestLoadErrors(t *testing.T) {
 			return dir
 		}, checkpoint.SafetensorsFile},
 		{"no model", func(t *testing.T) string { return t.TempDir() }, "not a MiniMind checkpoint"},
+		{"untied lm_head in a tied config", func(t *testing.T) string {
+			return writeCase(t, func(ts []safetensors.Tensor) []safetensors.Tensor {
+				head := append([]float32(nil), ts[0].Data...)
+				head[5] += 1
+				return append(ts, safetensors.Tensor{Name: "lm_head.weight", DType: safetensors.F32, Shape: ts[0].Shape, Data: head})
+			}, nil)
+		}, "lm_head.weight differs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
