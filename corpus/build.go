@@ -14,12 +14,14 @@ import (
 
 // The corpus files, in the order the manifest lists them.
 const (
-	PretrainFile    = "pretrain.jsonl.gz"     // training text, {"text": ...} per line
-	SFTFile         = "sft.jsonl.gz"          // training conversations, {"conversations": [...]} per line
-	ValPretrainFile = "val_pretrain.jsonl.gz" // held-out text (2% of words, chapters, poems, characters)
-	ValSFTFile      = "val_sft.jsonl.gz"      // conversations about the held-out items
-	EvalFile        = "eval.jsonl.gz"         // EvalItem per line
-	ManifestFile    = "manifest.json"         // Manifest: sources, counts, sizes, checksums
+	PretrainFile     = "pretrain.jsonl.gz"      // training text, {"text": ...} per line
+	SFTFile          = "sft.jsonl.gz"           // training conversations, {"conversations": [...]} per line
+	CorePretrainFile = "core_pretrain.jsonl.gz" // short texts about the CoreWords most common words
+	CoreSFTFile      = "core_sft.jsonl.gz"      // focused conversations about the core words
+	ValPretrainFile  = "val_pretrain.jsonl.gz"  // held-out text (2% of words, chapters, poems, characters)
+	ValSFTFile       = "val_sft.jsonl.gz"       // conversations about the held-out items
+	EvalFile         = "eval.jsonl.gz"          // EvalItem per line
+	ManifestFile     = "manifest.json"          // Manifest: sources, counts, sizes, checksums
 )
 
 // FormatVersion is the version of the corpus layout written into the manifest.
@@ -32,6 +34,10 @@ type Options struct {
 	Root string
 	// Log receives one progress line per stage; nil discards them.
 	Log io.Writer
+	// CoreWords and CoreEvalWords override the sizes of the core
+	// vocabulary and of the evaluation band after it (0: the constants of
+	// the same names). Tests on miniature sources make them small.
+	CoreWords, CoreEvalWords int
 }
 
 // Manifest describes a built corpus: where it came from and what is in it.
@@ -116,6 +122,8 @@ func Generate(ctx context.Context, opt Options) ([]File, *Manifest, error) {
 	vpre := &output{name: ValPretrainFile, kind: "pretrain", split: "validation"}
 	vsft := &output{name: ValSFTFile, kind: "sft", split: "validation"}
 	eval := &output{name: EvalFile, kind: "eval", split: "eval"}
+	corePre := &output{name: CorePretrainFile, kind: "pretrain", split: "train"}
+	coreSFT := &output{name: CoreSFTFile, kind: "sft", split: "train"}
 	byPre := map[split]*output{splitTrain: pre, splitEval: pre, splitVal: vpre}
 	bySFT := map[split]*output{splitTrain: sft, splitVal: vsft}
 
@@ -146,22 +154,34 @@ func Generate(ctx context.Context, opt Options) ([]File, *Manifest, error) {
 	words := selectWords(wn)
 	df := glossFrequency(words)
 	stop := stopWordSet()
+	rank, sizes := rankWords(words), opt.sizes()
 	entries := map[split][]string{}
 	for _, w := range shuffled(words, func(w *word) string { return w.Lemma }) {
-		sp := splitOf("word", w.Lemma, true)
+		core, coreEval := sizes.isCore(rank[w.Lemma]), sizes.isEvalBand(rank[w.Lemma])
+		sp := sizes.split(w.Lemma, rank[w.Lemma])
 		if sp == splitVal {
 			entries[splitVal] = append(entries[splitVal], wordDocument(w))
-		} else {
-			entries[splitTrain] = append(entries[splitTrain], wordDocument(w))
+			addConvs(vsft, "wordnet", w.Lemma, wordConversations(w))
+			continue
 		}
+		entries[splitTrain] = append(entries[splitTrain], wordDocument(w))
 		if sp == splitEval {
 			if it, ok := evalItem(w, df, len(words), stop); ok {
+				it.Core = coreEval
 				eval.add("wordnet", w.Lemma, it)
+				if coreEval {
+					cards := coreCards(w)
+					addDocs(corePre, "wordnet", w.Lemma, cards[:])
+				}
 				continue
 			}
-			sp = splitTrain
 		}
-		addConvs(bySFT[sp], "wordnet", w.Lemma, wordConversations(w))
+		addConvs(sft, "wordnet", w.Lemma, wordConversations(w))
+		if core {
+			cards := coreCards(w)
+			addDocs(corePre, "wordnet", w.Lemma, cards[:])
+			addConvs(coreSFT, "wordnet", w.Lemma, coreConversations(w))
+		}
 	}
 	for _, sp := range []split{splitTrain, splitVal} {
 		addDocs(byPre[sp], "wordnet", fmt.Sprintf("words%d", sp), packDocuments(entries[sp], "\n\n"))
@@ -247,7 +267,7 @@ func Generate(ctx context.Context, opt Options) ([]File, *Manifest, error) {
 	// Encode every file, then the manifest.
 	m := &Manifest{Format: FormatVersion, Seed: buildSeed, Sources: sources}
 	var files []File
-	for _, o := range []*output{pre, sft, vpre, vsft, eval} {
+	for _, o := range []*output{pre, sft, corePre, coreSFT, vpre, vsft, eval} {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}

@@ -35,7 +35,7 @@ func gunzip(t *testing.T, name string, data []byte) []byte {
 
 func generateFixture(t *testing.T) ([]File, *Manifest) {
 	t.Helper()
-	files, m, err := Generate(context.Background(), Options{Root: fixtureRoot})
+	files, m, err := Generate(context.Background(), fixtureOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,8 +45,8 @@ func generateFixture(t *testing.T) ([]File, *Manifest) {
 func TestGenerateFixtureGolden(t *testing.T) {
 	files, _ := generateFixture(t)
 	again, _ := generateFixture(t)
-	if len(files) != 6 {
-		t.Fatalf("got %d files, want 6", len(files))
+	if len(files) != 8 {
+		t.Fatalf("got %d files, want 8", len(files))
 	}
 	for i, f := range files {
 		t.Run(f.Name, func(t *testing.T) {
@@ -158,13 +158,24 @@ func TestGenerateFixtureContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var heldOut []string
-	for _, w := range selectWords(wn) {
-		if splitOf("word", w.Lemma, true) != splitTrain {
+	words := selectWords(wn)
+	rank, sizes := rankWords(words), fixtureOptions.sizes()
+	for _, w := range words {
+		if sizes.split(w.Lemma, rank[w.Lemma]) == splitVal {
 			heldOut = append(heldOut, w.Lemma)
 		}
 	}
-	if len(heldOut) < len(eval) {
-		t.Fatalf("%d held-out words for %d evaluation items", len(heldOut), len(eval))
+	for _, it := range eval {
+		heldOut = append(heldOut, strings.ToLower(it.Word))
+	}
+	core := 0
+	for _, it := range eval {
+		if it.Core {
+			core++
+		}
+	}
+	if core == 0 {
+		t.Error("no evaluation item from the evaluation band after the core words")
 	}
 	for _, c := range convs {
 		q := strings.ToLower(c.Conversations[0].Content)
@@ -264,7 +275,9 @@ func TestGenerateBadSource(t *testing.T) {
 func TestBuildWritesFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	var log bytes.Buffer
-	m, err := Build(context.Background(), dir, Options{Root: fixtureRoot, Log: &log})
+	opt := fixtureOptions
+	opt.Log = &log
+	m, err := Build(context.Background(), dir, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

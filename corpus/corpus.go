@@ -13,6 +13,9 @@
 //   - SFT: {"conversations": [{"role": "user", ...}, {"role": "assistant", ...}]}
 //     per line: definitions, example sentences, synonyms, antonyms, broader
 //     and narrower terms, poems to recite, characters, identity questions;
+//   - CorePretrain and CoreSFT: short texts and focused conversations about
+//     the CoreWords most common words, which MiniMind-Zero repeats so that
+//     a model trained for minutes learns them;
 //   - ValidationPretrain and ValidationSFT: the same for a held-out 2% of the
 //     words, Bible chapters, poems, characters and elements;
 //   - EvalSet: held-out definition questions with the terms a correct
@@ -83,6 +86,14 @@ func Pretrain() io.Reader { return reader(PretrainFile) }
 // SFT returns the training conversations, one {"conversations": [...]}
 // JSON object a line.
 func SFT() io.Reader { return reader(SFTFile) }
+
+// CorePretrain returns short texts about the core vocabulary (see
+// CoreWords), two per word, in Pretrain's format.
+func CorePretrain() io.Reader { return reader(CorePretrainFile) }
+
+// CoreSFT returns focused conversations about the core vocabulary, in
+// SFT's format. No evaluation word is asked about.
+func CoreSFT() io.Reader { return reader(CoreSFTFile) }
 
 // ValidationPretrain returns the held-out text, in Pretrain's format.
 func ValidationPretrain() io.Reader { return reader(ValPretrainFile) }

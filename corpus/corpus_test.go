@@ -33,7 +33,7 @@ func TestEmbeddedManifest(t *testing.T) {
 	if m.Format != FormatVersion || len(m.Sources) != len(RequiredSources()) {
 		t.Errorf("manifest format %d with %d sources", m.Format, len(m.Sources))
 	}
-	names := []string{PretrainFile, SFTFile, ValPretrainFile, ValSFTFile, EvalFile}
+	names := []string{PretrainFile, SFTFile, CorePretrainFile, CoreSFTFile, ValPretrainFile, ValSFTFile, EvalFile}
 	if len(m.Files) != len(names) {
 		t.Fatalf("manifest lists %d files, want %d", len(m.Files), len(names))
 	}
@@ -86,16 +86,38 @@ func TestEmbeddedBudget(t *testing.T) {
 			if fi.Records < 20_000 || fi.Records > 60_000 {
 				t.Errorf("%d conversations, want a few tens of thousands", fi.Records)
 			}
+		case CorePretrainFile:
+			// Two short texts per core word, about 100 tokens together.
+			if fi.Records < CoreWords || fi.ApproxTokens > 150*CoreWords {
+				t.Errorf("core texts: %d records, ~%d tokens", fi.Records, fi.ApproxTokens)
+			}
+		case CoreSFTFile:
+			if fi.Records < 3*CoreWords {
+				t.Errorf("only %d core conversations", fi.Records)
+			}
 		case EvalFile:
 			if fi.Records < 100 {
 				t.Errorf("only %d evaluation items", fi.Records)
 			}
 		}
 	}
+	items, err := EvalSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := 0
+	for _, it := range items {
+		if it.Core {
+			core++
+		}
+	}
+	if core < 100 {
+		t.Errorf("only %d evaluation items about core words", core)
+	}
 }
 
 func TestEmbeddedFormats(t *testing.T) {
-	for _, name := range []string{PretrainFile, ValPretrainFile} {
+	for _, name := range []string{PretrainFile, CorePretrainFile, ValPretrainFile} {
 		texts, err := ReadPretrain(bytes.NewReader(readEmbedded(t, name)), name)
 		if err != nil {
 			t.Fatal(err)
@@ -111,7 +133,7 @@ func TestEmbeddedFormats(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{SFTFile, ValSFTFile} {
+	for _, name := range []string{SFTFile, CoreSFTFile, ValSFTFile} {
 		convs, err := ReadConversations(bytes.NewReader(readEmbedded(t, name)), name)
 		if err != nil {
 			t.Fatal(err)
@@ -136,6 +158,11 @@ func TestEmbeddedHeldOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	coreConvs, err := ReadConversations(CoreSFT(), CoreSFTFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	convs = append(convs, coreConvs...)
 	questions := map[string]bool{}
 	var answers []string
 	for _, c := range convs {
@@ -163,6 +190,27 @@ func TestEmbeddedHeldOut(t *testing.T) {
 			if strings.HasPrefix(a, ref) {
 				t.Errorf("the definition of evaluation word %q is a training answer: %q", w, a)
 			}
+		}
+	}
+	// What the held-out core words mean is in the core texts: the
+	// evaluation asks for knowledge that pretraining gave.
+	cards, err := ReadPretrain(CorePretrain(), CorePretrainFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if !it.Core {
+			continue
+		}
+		found := false
+		for _, c := range cards {
+			if strings.HasPrefix(c, it.Reference) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("core evaluation word %q: no core text starts with %q", it.Word, it.Reference)
 		}
 	}
 	vconvs, err := ReadConversations(ValidationSFT(), ValSFTFile)

@@ -22,6 +22,9 @@ type EvalItem struct {
 	// Terms are the defining terms: an answer is correct when it contains
 	// at least one of them (see Match).
 	Terms []string `json:"terms"`
+	// Core is true for the words just after the core vocabulary (see
+	// CoreEvalWords), whose short texts are in CorePretrainFile.
+	Core bool `json:"core,omitempty"`
 }
 
 // Match reports whether answer contains one of the item's terms,

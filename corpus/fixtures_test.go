@@ -22,6 +22,10 @@ import (
 // (which needs the packages of RequiredSources and the bzip2 program).
 const fixtureRoot = "testdata/root"
 
+// fixtureOptions build the fixture with a core vocabulary and evaluation
+// band sized for its few words.
+var fixtureOptions = Options{Root: fixtureRoot, CoreWords: 8, CoreEvalWords: 6}
+
 // fixtureWords are the lemmas the fixture keeps, besides a few chosen
 // because they fall in the validation and evaluation splits.
 var fixtureWords = []string{

@@ -216,25 +216,8 @@ func wordConversations(w *word) []Conversation {
 			}})
 		}
 		if len(s.Hypernyms) > 0 && r.chance(0.2) {
-			var q string
-			if p.POS == "verb" {
-				q = fmt.Sprintf(pick(r, qHypernymVerb), d)
-			} else if isCapitalized(d) {
-				q = fmt.Sprintf("What is %s?", d)
-			} else {
-				q = pick(r, qHypernym)
-				if strings.Count(q, "%") == 2 {
-					art := article(d)
-					if strings.HasPrefix(q, "%s") {
-						art = capitalize(art)
-					}
-					q = fmt.Sprintf(q, art, d)
-				} else {
-					q = fmt.Sprintf(q, d)
-				}
-			}
 			out = append(out, Conversation{[]Message{
-				userSays(q), assistantSays(hypernymSentence(d, p.POS, s.Hypernyms)),
+				userSays(hypernymQuestion(r, d, p.POS)), assistantSays(hypernymSentence(d, p.POS, s.Hypernyms)),
 			}})
 		}
 		if len(s.Hyponyms) >= 2 && r.chance(0.15) {
@@ -248,4 +231,23 @@ func wordConversations(w *word) []Conversation {
 		}
 	}
 	return out
+}
+
+// hypernymQuestion draws a question for the broader terms of a word.
+func hypernymQuestion(r *rng, d, pos string) string {
+	switch {
+	case pos == "verb":
+		return fmt.Sprintf(pick(r, qHypernymVerb), d)
+	case isCapitalized(d):
+		return fmt.Sprintf("What is %s?", d)
+	}
+	q := pick(r, qHypernym)
+	if strings.Count(q, "%") == 2 {
+		art := article(d)
+		if strings.HasPrefix(q, "%s") {
+			art = capitalize(art)
+		}
+		return fmt.Sprintf(q, art, d)
+	}
+	return fmt.Sprintf(q, d)
 }

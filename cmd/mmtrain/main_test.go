@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,5 +199,56 @@ func TestSFTCommand(t *testing.T) {
 	}
 	if cfg.Layers != 2 {
 		t.Errorf("SFT model has %d layers, want the pretrained tiny model's 2", cfg.Layers)
+	}
+}
+
+// TestZeroSmoke runs the Zero pipeline end to end on a tiny preset and a
+// few thousand tokens: data, both stages, validation, evaluation, report.
+func TestZeroSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two small stages")
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"zero", "--out", out, "--preset", "tiny", "--core=false",
+		"--pretrain_tokens", "3000", "--sft_tokens", "3000", "--pretrain_epochs", "1", "--sft_epochs", "1",
+		"--eval_items", "3", "--batch_size", "2", "--max_seq_len", "128"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("zero: %v\n%s", err, stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, "zero_report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep zeroReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.EvalTotal != 3 || len(rep.Samples) != len(zeroQuestions) || rep.PretrainTokens < 3000 || rep.SFTTokens < 3000 ||
+		math.IsNaN(rep.ValPretrainLoss) || math.IsNaN(rep.ValSFTLoss) {
+		t.Errorf("report %+v", rep)
+	}
+	// The identity conversations are always in the SFT data, three times.
+	sft, err := os.ReadFile(filepath.Join(out, "zero_data", "sft.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(sft)), "\n")
+	id := 0
+	for _, l := range lines {
+		if strings.Contains(l, "MiniMind") {
+			id++
+		}
+	}
+	if id < 3*100 || id%3 != 0 {
+		t.Errorf("%d identity conversations in the SFT data, want 3 copies of each", id)
+	}
+	for _, want := range []string{"stage 1/2", "stage 2/2", "validation loss", "held-out definition questions"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	if !strings.Contains(stdout.String(), "Q: Who are you?") {
+		t.Errorf("no sample answers in\n%s", stdout.String())
 	}
 }

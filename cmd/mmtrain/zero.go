@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -32,7 +33,11 @@ type zeroFlags struct {
 	pretrainTokens, sftTokens int
 	seqLen, batch             int
 	pretrainLR, sftLR         float64
-	sftEpochs                 int
+	pretrainEpochs, sftEpochs int
+	identityRepeat            int
+	corePretrainRepeat        int
+	coreSFTRepeat             int
+	core                      bool
 	warmup                    int
 	evalItems                 int
 	threads                   int
@@ -43,10 +48,12 @@ type zeroFlags struct {
 var zeroQuestions = []string{
 	"Who are you?",
 	"你是谁？",
-	"What does \"river\" mean?",
-	"What is the meaning of the word \"happy\"?",
+	"What does \"water\" mean?",
+	"What is a city?",
+	"What is the opposite of \"good\"?",
 	"Give me a synonym for \"big\".",
-	"Use the word \"light\" in a sentence.",
+	"Use the word \"friend\" in a sentence.",
+	"What is a car?", // a held-out word: its texts are in pretraining, no conversation asks about it
 }
 
 func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
@@ -55,13 +62,18 @@ func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.out, "out", "out", "output folder")
 	fs.StringVar(&f.preset, "preset", "zero", "architecture preset")
-	fs.IntVar(&f.pretrainTokens, "pretrain_tokens", 500_000, "pretraining tokens (a deterministic sample of the embedded corpus)")
-	fs.IntVar(&f.sftTokens, "sft_tokens", 650_000, "SFT tokens (a deterministic sample of the embedded conversations)")
+	fs.IntVar(&f.pretrainTokens, "pretrain_tokens", 500_000, "general pretraining tokens (a deterministic sample of the whole corpus) added to the core-vocabulary texts")
+	fs.IntVar(&f.sftTokens, "sft_tokens", 300_000, "general SFT tokens (a deterministic sample of all conversations) added to the core-vocabulary conversations")
+	fs.IntVar(&f.corePretrainRepeat, "core_repeat", 16, "copies of the core-vocabulary texts in the pretraining data")
+	fs.IntVar(&f.coreSFTRepeat, "core_sft_repeat", 10, "copies of the core-vocabulary conversations in the SFT data")
 	fs.IntVar(&f.seqLen, "max_seq_len", 256, "tokens per row (rows are packed)")
 	fs.IntVar(&f.batch, "batch_size", 8, "rows per step")
 	fs.Float64Var(&f.pretrainLR, "pretrain_lr", 2e-3, "pretraining peak learning rate")
 	fs.Float64Var(&f.sftLR, "sft_lr", 1.5e-3, "SFT peak learning rate")
-	fs.IntVar(&f.sftEpochs, "sft_epochs", 2, "SFT epochs over the sampled conversations")
+	fs.IntVar(&f.pretrainEpochs, "pretrain_epochs", 1, "pretraining epochs")
+	fs.IntVar(&f.sftEpochs, "sft_epochs", 1, "SFT epochs")
+	fs.BoolVar(&f.core, "core", true, "train on the core-vocabulary texts and conversations (the most common words; see package corpus)")
+	fs.IntVar(&f.identityRepeat, "identity_repeat", 3, "copies of the identity conversations (who are you?) in the SFT data")
 	fs.IntVar(&f.warmup, "warmup_iters", 20, "warm-up steps of each stage")
 	fs.IntVar(&f.evalItems, "eval_items", 100, "held-out definition questions to score")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
@@ -107,27 +119,64 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	files := []struct {
-		name   string
+	// Pretraining: the core vocabulary's texts and a sample of everything
+	// else; SFT: the core conversations, the identity conversations and a
+	// sample of all the others. Each stage repeats its file over epochs.
+	type part struct {
 		src    io.Reader
-		budget int
-		sft    bool
+		budget int // tokens; 0: all lines
+		repeat int // copies; 0 means 1, < 0 leaves the part out
+		filter func(line []byte) bool
+	}
+	isIdentity := func(l []byte) bool { return bytes.Contains(l, []byte("MiniMind")) }
+	notIdentity := func(l []byte) bool { return !isIdentity(l) }
+	corePre := part{src: corpus.CorePretrain(), repeat: f.corePretrainRepeat}
+	coreSFT := part{src: corpus.CoreSFT(), repeat: f.coreSFTRepeat}
+	if !f.core {
+		corePre.repeat, coreSFT.repeat = -1, -1
+	}
+	files := []struct {
+		name  string
+		sft   bool
+		parts []part
 	}{
-		{"pretrain.jsonl", corpus.Pretrain(), f.pretrainTokens, false},
-		{"sft.jsonl", corpus.SFT(), f.sftTokens, true},
-		{"val_pretrain.jsonl", corpus.ValidationPretrain(), 30_000, false},
-		{"val_sft.jsonl", corpus.ValidationSFT(), 30_000, true},
+		{"pretrain.jsonl", false, []part{corePre, {src: corpus.Pretrain(), budget: f.pretrainTokens}}},
+		{"sft.jsonl", true, []part{coreSFT, {src: corpus.SFT(), repeat: f.identityRepeat, filter: isIdentity},
+			{src: corpus.SFT(), budget: f.sftTokens, filter: notIdentity}}},
+		{"val_pretrain.jsonl", false, []part{{src: corpus.ValidationPretrain(), budget: 30_000}}},
+		{"val_sft.jsonl", true, []part{{src: corpus.ValidationSFT(), budget: 30_000}}},
 	}
 	counts := map[string][2]int{}
 	for _, fl := range files {
-		docs, toks, err := sampleJSONL(fl.src, filepath.Join(dataDir, fl.name), tk, fl.budget, fl.sft)
-		if err != nil {
-			return fmt.Errorf("zero: %s: %w", fl.name, err)
+		var out bytes.Buffer
+		docs, toks := 0, 0
+		for _, p := range fl.parts {
+			if p.repeat < 0 {
+				continue
+			}
+			lines, n, err := sampleJSONL(p.src, tk, p.budget, fl.sft, p.filter)
+			if err != nil {
+				return fmt.Errorf("zero: %s: %w", fl.name, err)
+			}
+			for range max(p.repeat, 1) {
+				for _, l := range lines {
+					out.Write(l)
+					out.WriteByte('\n')
+				}
+				docs += len(lines)
+				toks += n
+			}
+		}
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return err
+		}
+		if err := checkpoint.WriteFileAtomic(filepath.Join(dataDir, fl.name), out.Bytes()); err != nil {
+			return err
 		}
 		counts[fl.name] = [2]int{docs, toks}
 	}
-	logf("data: pretrain %d documents (%d tokens), SFT %d conversations (%d tokens), validation %d + %d",
-		counts["pretrain.jsonl"][0], counts["pretrain.jsonl"][1], counts["sft.jsonl"][0], counts["sft.jsonl"][1],
+	logf("data: pretrain %d documents (%d tokens) × %d epochs, SFT %d conversations (%d tokens) × %d epochs, validation %d + %d",
+		counts["pretrain.jsonl"][0], counts["pretrain.jsonl"][1], f.pretrainEpochs, counts["sft.jsonl"][0], counts["sft.jsonl"][1], f.sftEpochs,
 		counts["val_pretrain.jsonl"][0], counts["val_sft.jsonl"][0])
 
 	// Estimate the time from two timed steps of this machine.
@@ -137,17 +186,18 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// Packed rows keep some padding (12–23%), which costs compute too.
 	tps /= 1.15
-	total := float64(counts["pretrain.jsonl"][1]+f.sftEpochs*counts["sft.jsonl"][1]) / tps
+	preToks, sftToks := f.pretrainEpochs*counts["pretrain.jsonl"][1], f.sftEpochs*counts["sft.jsonl"][1]
+	total := float64(preToks+sftToks) / tps
 	evalSecs := float64(f.evalItems*24+len(zeroQuestions)*48)/(tps*2) + float64(counts["val_pretrain.jsonl"][1]+counts["val_sft.jsonl"][1])/(tps*3)
 	logf("this machine trains this model at about %.0f tokens/s: pretraining ≈ %s, SFT ≈ %s, evaluation ≈ %s; about %s in all",
-		tps, dur(float64(counts["pretrain.jsonl"][1])/tps), dur(float64(f.sftEpochs*counts["sft.jsonl"][1])/tps), dur(evalSecs), dur(total+evalSecs))
+		tps, dur(float64(preToks)/tps), dur(float64(sftToks)/tps), dur(evalSecs), dur(total+evalSecs))
 
 	common := []string{"--tokenizer", tokDir, "--save_dir", f.out, "--packing", "--max_seq_len", fmt.Sprint(f.seqLen),
 		"--batch_size", fmt.Sprint(f.batch), "--accumulation_steps", "1", "--warmup_iters", fmt.Sprint(f.warmup),
 		"--save_dtype", "fp16", "--save_interval", "0", "--log_interval", "50", "--threads", fmt.Sprint(f.threads),
 		"--seed", fmt.Sprint(f.seed), "--cache_dir", filepath.Join(f.out, "cache")}
 	fmt.Fprintln(stderr, "\n== stage 1/2: pretraining")
-	if err := train(ctx, "pretrain", append([]string{"--data_path", filepath.Join(dataDir, "pretrain.jsonl"), "--preset", f.preset, "--epochs", "1",
+	if err := train(ctx, "pretrain", append([]string{"--data_path", filepath.Join(dataDir, "pretrain.jsonl"), "--preset", f.preset, "--epochs", fmt.Sprint(f.pretrainEpochs),
 		"--learning_rate", fmt.Sprint(f.pretrainLR)}, common...), stdout, stderr); err != nil {
 		return err
 	}
@@ -181,7 +231,7 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if rep.EvalCorrect, rep.EvalTotal, err = evalDefinitions(ctx, bot, f.evalItems, stderr); err != nil {
 		return err
 	}
-	logf("held-out definition questions: %d of %d answers contain a defining term (%.1f%%)",
+	logf("held-out definition questions (common words no conversation asked about): %d of %d answers contain a defining term (%.1f%%)",
 		rep.EvalCorrect, rep.EvalTotal, 100*float64(rep.EvalCorrect)/float64(max(rep.EvalTotal, 1)))
 	fmt.Fprintln(stdout, "\nSample answers (greedy):")
 	for _, q := range zeroQuestions {
@@ -240,21 +290,21 @@ func writeFS(fsys fs.FS, dir string, names ...string) error {
 	return nil
 }
 
-// sampleJSONL copies lines of src to path, spreading the selection evenly
-// over the file until about budget tokens are taken (0: all lines); SFT
-// conversations about MiniMind itself (identity questions) are always
-// taken, first. It
-// returns the lines and tokens written; tokens are counted as the trainer
-// will see them (text plus bos/eos, or the rendered conversation).
-func sampleJSONL(src io.Reader, path string, tk *tokenizer.Tokenizer, budget int, sft bool) (int, int, error) {
+// sampleJSONL returns lines of src (those filter accepts, when it is not
+// nil), spreading the selection evenly over the file until about budget
+// tokens are taken (0: all lines), and the tokens they hold, counted as the
+// trainer will see them (text plus bos/eos, or the rendered conversation).
+func sampleJSONL(src io.Reader, tk *tokenizer.Tokenizer, budget int, sft bool, filter func([]byte) bool) ([][]byte, int, error) {
 	var lines [][]byte
 	sc := bufio.NewScanner(src)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
-		lines = append(lines, append([]byte(nil), sc.Bytes()...))
+		if filter == nil || filter(sc.Bytes()) {
+			lines = append(lines, append([]byte(nil), sc.Bytes()...))
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	count := func(line []byte) int {
 		if sft {
@@ -286,36 +336,16 @@ func sampleJSONL(src io.Reader, path string, tk *tokenizer.Tokenizer, budget int
 			stride += 2
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return 0, 0, err
-	}
-	var out strings.Builder
-	docs, toks := 0, 0
-	taken := make([]bool, n)
-	if sft && budget > 0 {
-		for i, l := range lines {
-			if strings.Contains(string(l), "MiniMind") {
-				taken[i] = true
-				toks += count(l)
-				out.Write(l)
-				out.WriteByte('\n')
-				docs++
-			}
-		}
-	}
+	var out [][]byte
+	toks := 0
 	for i, idx := 0, 0; i < n; i, idx = i+1, (idx+stride)%n {
 		if budget > 0 && toks >= budget {
 			break
 		}
-		if taken[idx] {
-			continue
-		}
 		toks += count(lines[idx])
-		out.Write(lines[idx])
-		out.WriteByte('\n')
-		docs++
+		out = append(out, lines[idx])
 	}
-	return docs, toks, checkpoint.WriteFileAtomic(path, []byte(out.String()))
+	return out, toks, nil
 }
 
 func gcd(a, b int) int {
@@ -406,14 +436,23 @@ func valLoss(ctx context.Context, dir, data string, mode native.Mode, f *zeroFla
 	return sum / float64(n), nil
 }
 
-// evalDefinitions asks up to n held-out definition questions greedily and
+// evalDefinitions asks up to n held-out definition questions about core
+// words greedily and
 // counts the answers that contain a defining term.
 func evalDefinitions(ctx context.Context, bot *chat.Bot, n int, stderr io.Writer) (int, int, error) {
 	items, err := corpus.EvalSet()
 	if err != nil {
 		return 0, 0, err
 	}
-	items = items[:min(n, len(items))]
+	// The held-out words of the core vocabulary: the common words whose
+	// texts the pretraining stage repeats.
+	var core []corpus.EvalItem
+	for _, it := range items {
+		if it.Core {
+			core = append(core, it)
+		}
+	}
+	items = core[:min(n, len(core))]
 	bar := progress.New(stderr, len(items), progress.Options{Label: "eval"})
 	correct := 0
 	for i, it := range items {

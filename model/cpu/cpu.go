@@ -12,6 +12,7 @@ import (
 
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/gemm"
+	"github.com/minimind-go/minimind/model/vmath"
 )
 
 // Engine is the CPU engine. Its tensors are *model.Host values. It is safe
@@ -189,11 +190,27 @@ func (e *Engine) Attention(out, q, k, v model.Tensor, a model.AttnArgs) {
 func (e *Engine) SwiGLU(out, gate, up model.Tensor, n int) {
 	o, g, u := h(out), h(gate), h(up)
 	e.parallel(n, 16, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x := g[i]
-			o[i] = x / (1 + float32(math.Exp(float64(-x)))) * u[i]
+		var ebuf [sigBlock]float32
+		for b := lo; b < hi; b += sigBlock {
+			end := min(b+sigBlock, hi)
+			ex := negExp(ebuf[:end-b], g[b:end]) // e^(−x)
+			for j, en := range ex {
+				o[b+j] = g[b+j] / (1 + en) * u[b+j]
+			}
 		}
 	})
+}
+
+// sigBlock is the block of SiLU inputs whose e^(−x) is computed at once.
+const sigBlock = 256
+
+// negExp sets buf[i] = e^(−x[i]) and returns buf (len(buf) == len(x)).
+func negExp(buf, x []float32) []float32 {
+	for i, v := range x {
+		buf[i] = -v
+	}
+	vmath.ExpShift(buf, buf, 0)
+	return buf
 }
 
 // Add implements model.Engine.
@@ -220,13 +237,7 @@ func softmaxRow(o, x []float32) {
 	for _, v := range x {
 		maxv = max(maxv, v)
 	}
-	var sum float32
-	for i, v := range x {
-		ex := float32(math.Exp(float64(v - maxv)))
-		o[i] = ex
-		sum += ex
-	}
-	inv := 1 / sum
+	inv := float32(1 / vmath.ExpShift(o, x, maxv))
 	for i := range o {
 		o[i] *= inv
 	}

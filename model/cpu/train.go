@@ -6,6 +6,7 @@ import (
 
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/gemm"
+	"github.com/minimind-go/minimind/model/vmath"
 )
 
 var _ model.TrainEngine = (*Engine)(nil)
@@ -60,19 +61,16 @@ func (e *Engine) CrossEntropy(dlogits, logits model.Tensor, labels []int32, rows
 				clear(dr)
 				continue
 			}
+			xl := xr[l] // dr may alias xr
 			maxv := float32(math.Inf(-1))
 			for _, v := range xr {
 				maxv = max(maxv, v)
 			}
-			var sum float64
-			for _, v := range xr {
-				sum += math.Exp(float64(v - maxv))
-			}
-			lse := float64(maxv) + math.Log(sum)
-			losses[r] = lse - float64(xr[l])
-			inv := 1 / sum
-			for i, v := range xr {
-				dr[i] = scale * float32(math.Exp(float64(v-maxv))*inv)
+			sum := vmath.ExpShift(dr, xr, maxv) // dr = e^(x−max)
+			losses[r] = float64(maxv) + math.Log(sum) - float64(xl)
+			f := scale * float32(1/sum)
+			for i := range dr {
+				dr[i] *= f
 			}
 			dr[l] -= scale
 		}
@@ -210,12 +208,18 @@ func (e *Engine) AttentionBackward(dq, dk, dv, dout, q, k, v model.Tensor, a mod
 func (e *Engine) SwiGLUBackward(dgate, dup, dout, gate, up model.Tensor, n int) {
 	dg, du, do, g, u := h(dgate), h(dup), h(dout), h(gate), h(up)
 	e.parallel(n, 16, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x := g[i]
-			sig := 1 / (1 + float32(math.Exp(float64(-x))))
-			silu := x * sig
-			du[i] = do[i] * silu
-			dg[i] = do[i] * u[i] * sig * (1 + x*(1-sig))
+		var ebuf [sigBlock]float32
+		for b := lo; b < hi; b += sigBlock {
+			end := min(b+sigBlock, hi)
+			ex := negExp(ebuf[:end-b], g[b:end]) // e^(−x)
+			for j, en := range ex {
+				i := b + j
+				x := g[i]
+				sig := 1 / (1 + en)
+				silu := x * sig
+				du[i] = do[i] * silu
+				dg[i] = do[i] * u[i] * sig * (1 + x*(1-sig))
+			}
 		}
 	})
 }
