@@ -25,7 +25,7 @@ const (
 )
 
 // FormatVersion is the version of the corpus layout written into the manifest.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Options configure Generate and Build.
 type Options struct {
