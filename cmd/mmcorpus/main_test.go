@@ -35,7 +35,7 @@ func TestRun(t *testing.T) {
 		{"build without out", []string{"build"}, 2, "", "--out"},
 		{"build extra args", []string{"build", "--out", out, "extra"}, 2, "", "unexpected arguments"},
 		{"build bad flag", []string{"build", "--bogus"}, 2, "", "bogus"},
-		{"build fixture", []string{"build", "--root", fixtureRoot, "--out", out}, 0, "wrote 6 files", "wordnet:"},
+		{"build fixture", []string{"build", "--root", fixtureRoot, "--out", out}, 0, "wrote 8 files", "wordnet:"},
 		{"build missing sources", []string{"build", "--root", t.TempDir(), "--out", out}, 1, "", "apt-get install"},
 		{"check fixture differs", []string{"check", "--root", fixtureRoot}, 1, "", "differs"},
 	}
