@@ -100,15 +100,7 @@ func coreCards(w *word) [2]string {
 			if hasEx {
 				prose = append(prose, exampleSentence(ex))
 			}
-			if len(s.Synonyms) > 0 {
-				prose = append(prose, synonymSentence(w.Display, s.Synonyms))
-			}
-			if len(s.Antonyms) > 0 {
-				prose = append(prose, antonymSentence(w.Display, s.Antonyms))
-			}
-			if len(s.Hypernyms) > 0 {
-				prose = append(prose, hypernymSentence(w.Display, q.POS, s.Hypernyms))
-			}
+			prose = append(prose, relationSentences(w.Display, q.POS, s)...)
 			line := fmt.Sprintf("%s (%s): %s", w.Display, posName(q.POS), sentence(s.Gloss))
 			if hasEx {
 				line += fmt.Sprintf(" Example: %q.", ex)

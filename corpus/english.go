@@ -193,15 +193,7 @@ func wordDocument(w *word) string {
 				sent = append(sent, exampleSentence(s.Examples[0]))
 			}
 			if si == 0 {
-				if len(s.Synonyms) > 0 {
-					sent = append(sent, synonymSentence(w.Display, s.Synonyms))
-				}
-				if len(s.Antonyms) > 0 {
-					sent = append(sent, antonymSentence(w.Display, s.Antonyms))
-				}
-				if len(s.Hypernyms) > 0 {
-					sent = append(sent, hypernymSentence(w.Display, p.POS, s.Hypernyms))
-				}
+				sent = append(sent, relationSentences(w.Display, p.POS, s)...)
 				if len(s.Hyponyms) > 0 {
 					sent = append(sent, hyponymSentence(w.Display, p.POS, s.Hyponyms))
 				}
@@ -221,4 +213,20 @@ func wordDocument(w *word) string {
 		b.WriteString(strings.Join(para, " "))
 	}
 	return b.String()
+}
+
+// relationSentences states a sense's synonyms, opposites and broader terms,
+// those it has, in that order.
+func relationSentences(display, pos string, s wordSense) []string {
+	var out []string
+	if len(s.Synonyms) > 0 {
+		out = append(out, synonymSentence(display, s.Synonyms))
+	}
+	if len(s.Antonyms) > 0 {
+		out = append(out, antonymSentence(display, s.Antonyms))
+	}
+	if len(s.Hypernyms) > 0 {
+		out = append(out, hypernymSentence(display, pos, s.Hypernyms))
+	}
+	return out
 }

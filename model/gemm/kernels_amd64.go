@@ -2,10 +2,12 @@
 
 package gemm
 
+import "github.com/minimind-go/minimind/model/internal/cpufeat"
+
 // defaultKernels is the implementation behind the public functions: the
 // AVX2/FMA assembly when the CPU and the operating system support it, the
 // portable one otherwise. It is decided once, at package initialisation.
-var defaultKernels = selectKernels(hasAVX2FMA())
+var defaultKernels = selectKernels(cpufeat.AVX2FMA)
 
 // avxKernels is the AVX2/FMA implementation.
 var avxKernels = &kernels{
@@ -34,40 +36,6 @@ func selectKernels(ok bool) *kernels {
 	}
 	return goKernels
 }
-
-// hasAVX2FMA reports whether the CPU has AVX2 and FMA and the operating system
-// saves the YMM registers across context switches.
-func hasAVX2FMA() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const (
-		fma     = 1 << 12
-		osxsave = 1 << 27
-		avx     = 1 << 28
-	)
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state enabled
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	const avx2 = 1 << 5
-	return ebx7&avx2 != 0
-}
-
-// cpuid executes CPUID with EAX=leaf, ECX=sub.
-//
-//go:noescape
-func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
-
-// xgetbv executes XGETBV with ECX=0 (XCR0).
-//
-//go:noescape
-func xgetbv() (eax, edx uint32)
 
 // kern6x16 computes the 6×16 tile c [6, ldc] (+)= a [kc, 6] · b [kc, 16],
 // adding the old tile when load. kc ≥ 1.

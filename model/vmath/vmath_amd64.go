@@ -2,33 +2,14 @@
 
 package vmath
 
-import "math"
+import (
+	"math"
 
-// useAVX is decided once: the assembly needs AVX2 and FMA, and the
-// operating system must save the YMM registers.
-var useAVX = hasAVX2FMA()
+	"github.com/minimind-go/minimind/model/internal/cpufeat"
+)
 
-func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv() (eax, edx uint32)
-
-// hasAVX2FMA reports whether the CPU has AVX2 and FMA and the operating
-// system saves the YMM registers across context switches.
-func hasAVX2FMA() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0 // AVX2
-}
+// useAVX is decided once: the assembly needs AVX2 and FMA.
+var useAVX = cpufeat.AVX2FMA
 
 // expConsts are the constants of expShiftAVX, each repeated over the eight
 // lanes of a YMM register (row k sits at byte offset 32·k).
