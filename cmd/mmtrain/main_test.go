@@ -210,7 +210,7 @@ func TestZeroSmoke(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "out")
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"zero", "--out", out, "--preset", "tiny", "--core=false",
+	err := run(context.Background(), []string{"zero", "--out", out, "--preset", "tiny", "--core_repeat", "0", "--core_sft_repeat", "0",
 		"--pretrain_tokens", "3000", "--sft_tokens", "3000", "--pretrain_epochs", "1", "--sft_epochs", "1",
 		"--eval_items", "3", "--batch_size", "2", "--max_seq_len", "128"}, &stdout, &stderr)
 	if err != nil {

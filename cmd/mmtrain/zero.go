@@ -37,7 +37,6 @@ type zeroFlags struct {
 	identityRepeat            int
 	corePretrainRepeat        int
 	coreSFTRepeat             int
-	core                      bool
 	warmup                    int
 	evalItems                 int
 	threads                   int
@@ -62,17 +61,16 @@ func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.out, "out", "out", "output folder")
 	fs.StringVar(&f.preset, "preset", "zero", "architecture preset")
-	fs.IntVar(&f.pretrainTokens, "pretrain_tokens", 500_000, "general pretraining tokens (a deterministic sample of the whole corpus) added to the core-vocabulary texts")
-	fs.IntVar(&f.sftTokens, "sft_tokens", 300_000, "general SFT tokens (a deterministic sample of all conversations) added to the core-vocabulary conversations")
-	fs.IntVar(&f.corePretrainRepeat, "core_repeat", 16, "copies of the core-vocabulary texts in the pretraining data")
-	fs.IntVar(&f.coreSFTRepeat, "core_sft_repeat", 10, "copies of the core-vocabulary conversations in the SFT data")
+	fs.IntVar(&f.pretrainTokens, "pretrain_tokens", 500_000, "general pretraining tokens (a deterministic sample of the whole corpus; 0: all of it) added to the core-vocabulary texts")
+	fs.IntVar(&f.sftTokens, "sft_tokens", 300_000, "general SFT tokens (a deterministic sample of all conversations; 0: all of them) added to the core-vocabulary conversations")
+	fs.IntVar(&f.corePretrainRepeat, "core_repeat", 16, "copies of the core-vocabulary texts in the pretraining data (0: none)")
+	fs.IntVar(&f.coreSFTRepeat, "core_sft_repeat", 10, "copies of the core-vocabulary conversations in the SFT data (0: none)")
 	fs.IntVar(&f.seqLen, "max_seq_len", 256, "tokens per row (rows are packed)")
 	fs.IntVar(&f.batch, "batch_size", 8, "rows per step")
 	fs.Float64Var(&f.pretrainLR, "pretrain_lr", 2e-3, "pretraining peak learning rate")
 	fs.Float64Var(&f.sftLR, "sft_lr", 1.5e-3, "SFT peak learning rate")
 	fs.IntVar(&f.pretrainEpochs, "pretrain_epochs", 1, "pretraining epochs")
 	fs.IntVar(&f.sftEpochs, "sft_epochs", 1, "SFT epochs")
-	fs.BoolVar(&f.core, "core", true, "train on the core-vocabulary texts and conversations (the most common words; see package corpus)")
 	fs.IntVar(&f.identityRepeat, "identity_repeat", 3, "copies of the identity conversations (who are you?) in the SFT data")
 	fs.IntVar(&f.warmup, "warmup_iters", 20, "warm-up steps of each stage")
 	fs.IntVar(&f.evalItems, "eval_items", 100, "held-out definition questions to score")
@@ -125,40 +123,37 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	type part struct {
 		src    io.Reader
 		budget int // tokens; 0: all lines
-		repeat int // copies; 0 means 1, < 0 leaves the part out
+		repeat int // copies; 0 leaves the part out
 		filter func(line []byte) bool
 	}
 	isIdentity := func(l []byte) bool { return bytes.Contains(l, []byte("MiniMind")) }
 	notIdentity := func(l []byte) bool { return !isIdentity(l) }
 	corePre := part{src: corpus.CorePretrain(), repeat: f.corePretrainRepeat}
 	coreSFT := part{src: corpus.CoreSFT(), repeat: f.coreSFTRepeat}
-	if !f.core {
-		corePre.repeat, coreSFT.repeat = -1, -1
-	}
 	files := []struct {
 		name  string
 		sft   bool
 		parts []part
 	}{
-		{"pretrain.jsonl", false, []part{corePre, {src: corpus.Pretrain(), budget: f.pretrainTokens}}},
+		{"pretrain.jsonl", false, []part{corePre, {src: corpus.Pretrain(), budget: f.pretrainTokens, repeat: 1}}},
 		{"sft.jsonl", true, []part{coreSFT, {src: corpus.SFT(), repeat: f.identityRepeat, filter: isIdentity},
-			{src: corpus.SFT(), budget: f.sftTokens, filter: notIdentity}}},
-		{"val_pretrain.jsonl", false, []part{{src: corpus.ValidationPretrain(), budget: 30_000}}},
-		{"val_sft.jsonl", true, []part{{src: corpus.ValidationSFT(), budget: 30_000}}},
+			{src: corpus.SFT(), budget: f.sftTokens, repeat: 1, filter: notIdentity}}},
+		{"val_pretrain.jsonl", false, []part{{src: corpus.ValidationPretrain(), budget: 30_000, repeat: 1}}},
+		{"val_sft.jsonl", true, []part{{src: corpus.ValidationSFT(), budget: 30_000, repeat: 1}}},
 	}
 	counts := map[string][2]int{}
 	for _, fl := range files {
 		var out bytes.Buffer
 		docs, toks := 0, 0
 		for _, p := range fl.parts {
-			if p.repeat < 0 {
+			if p.repeat <= 0 {
 				continue
 			}
 			lines, n, err := sampleJSONL(p.src, tk, p.budget, fl.sft, p.filter)
 			if err != nil {
 				return fmt.Errorf("zero: %s: %w", fl.name, err)
 			}
-			for range max(p.repeat, 1) {
+			for range p.repeat {
 				for _, l := range lines {
 					out.Write(l)
 					out.WriteByte('\n')
