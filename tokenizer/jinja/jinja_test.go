@@ -133,3 +133,30 @@ func TestChatTemplatesGolden(t *testing.T) {
 		t.Errorf("only %d conversations", n)
 	}
 }
+
+// TestBinaryOperatorsGroupLeft pins the grouping of +, -, *, //, % and **:
+// all left-associative, as in @huggingface/jinja (and Jinja2, whose ** is
+// left-associative unlike Python's).
+func TestBinaryOperatorsGroupLeft(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"{{ 10 - 3 - 2 }}", "5"},
+		{"{{ 2 ** 3 ** 2 }}", "64"},
+		{"{{ 100 // 10 // 5 }}", "2"},
+		{"{{ 1 + 2 * 3 ** 2 }}", "19"},
+		{"{{ 'a' ~ 'b' ~ 1 }}", "ab1"},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			tpl, err := Parse(tc.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tpl.Render(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("%s = %q, want %q", tc.src, got, tc.want)
+			}
+		})
+	}
+}

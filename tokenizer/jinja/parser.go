@@ -576,53 +576,28 @@ func (p *parser) parseComparison() (node, error) {
 	}
 }
 
-func (p *parser) parseAdditive() (node, error) {
-	l, err := p.parseMultiplicative()
+func (p *parser) parseAdditive() (node, error) { return p.parseLeftAssoc(tAdd, p.parseMultiplicative) }
+
+func (p *parser) parseMultiplicative() (node, error) { return p.parseLeftAssoc(tMul, p.parsePower) }
+
+func (p *parser) parsePower() (node, error) { return p.parseLeftAssoc(tPow, p.parseTest) }
+
+// parseLeftAssoc parses operands joined by operators of one kind, grouping
+// from the left (a - b - c is (a - b) - c), as @huggingface/jinja does for
+// +, *, and ** alike.
+func (p *parser) parseLeftAssoc(kind tokKind, operand func() (node, error)) (node, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.is(tAdd) {
+	for p.is(kind) {
 		t := p.peek()
 		p.pos++
-		r, err := p.parseMultiplicative()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
 		l = &binaryNode{op: t.value, l: l, r: r, line: t.line}
-	}
-	return l, nil
-}
-
-func (p *parser) parseMultiplicative() (node, error) {
-	l, err := p.parsePower()
-	if err != nil {
-		return nil, err
-	}
-	for p.is(tMul) {
-		t := p.peek()
-		p.pos++
-		r, err := p.parsePower()
-		if err != nil {
-			return nil, err
-		}
-		l = &binaryNode{op: t.value, l: l, r: r, line: t.line}
-	}
-	return l, nil
-}
-
-func (p *parser) parsePower() (node, error) {
-	l, err := p.parseTest()
-	if err != nil {
-		return nil, err
-	}
-	for p.is(tPow) {
-		t := p.peek()
-		p.pos++
-		r, err := p.parseTest()
-		if err != nil {
-			return nil, err
-		}
-		l = &binaryNode{op: "**", l: l, r: r, line: t.line}
 	}
 	return l, nil
 }
