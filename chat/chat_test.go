@@ -15,12 +15,12 @@ import (
 )
 
 // testFolder writes a random tiny model with MiniMind's real tokenizer
-// (from ../shared/fixtures) into a temporary folder.
+// (testdata/minimind) into a temporary folder.
 func testFolder(t *testing.T, family string) string {
 	t.Helper()
-	fix := filepath.Join("..", "..", "shared", "fixtures", family)
+	fix := filepath.Join("..", "testdata", "minimind", family)
 	if _, err := os.Stat(fix); err != nil {
-		t.Skipf("MiniMind tokenizer fixtures not found at %s", fix)
+		t.Fatalf("MiniMind tokenizer fixtures missing at %s (testdata/minimind in the repository)", fix)
 	}
 	preset := map[string]string{"minimind2": "tiny", "minimind3": "tiny3"}[family]
 	c, _ := model.Preset(preset)

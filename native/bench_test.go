@@ -64,10 +64,10 @@ func BenchmarkTrainStep(b *testing.B) {
 // BenchmarkBuildCache measures tokenizing a pretraining jsonl file into the
 // cache with MiniMind's tokenizer on all cores (MB/s of jsonl).
 func BenchmarkBuildCache(b *testing.B) {
-	dir := filepath.Join("..", "..", "shared", "fixtures", "minimind2")
+	dir := filepath.Join("..", "testdata", "minimind", "minimind2")
 	tk, err := tokenizer.Load(dir)
 	if err != nil {
-		b.Skipf("MiniMind tokenizer fixture not available: %v", err)
+		b.Fatalf("MiniMind tokenizer fixture missing: %v", err)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	parts := []string{"小模型也能从零开始训练，这是一个关于语言模型的例子。", "The quick brown fox jumps over the lazy dog while the model learns. ",

@@ -10,9 +10,9 @@ import (
 
 func loadFixtureTokenizer(t *testing.T, name string) *tokenizer.Tokenizer {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "fixtures", name)
+	dir := filepath.Join("..", "testdata", "minimind", name)
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
-		t.Skipf("MiniMind tokenizer fixture not available: %v", err)
+		t.Fatalf("MiniMind tokenizer fixture missing (testdata/minimind in the repository): %v", err)
 	}
 	tk, err := tokenizer.Load(dir)
 	if err != nil {

@@ -11,19 +11,18 @@ import (
 	"unicode/utf8"
 )
 
-// fixtureDir is where the real MiniMind tokenizers lie, beside the checkout.
-var fixtureDir = filepath.Join("..", "..", "shared", "fixtures")
+// fixtureDir is where the real MiniMind tokenizers lie (copies in the repository).
+var fixtureDir = filepath.Join("..", "testdata", "minimind")
 
 // fixtures names the two generations as the golden files do.
 var fixtures = []struct{ key, dir string }{{"m2", "minimind2"}, {"m3", "minimind3"}}
 
-// loadFixture loads one real tokenizer or skips the test when the shared
-// fixtures are not beside the checkout.
+// loadFixture loads one real MiniMind tokenizer from testdata/minimind.
 func loadFixture(t testing.TB, dir string) *Tokenizer {
 	t.Helper()
 	p := filepath.Join(fixtureDir, dir)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("fixture %s not found (the shared folder must sit beside the checkout): %v", p, err)
+		t.Fatalf("fixture %s missing (testdata/minimind in the repository): %v", p, err)
 	}
 	tok, err := Load(p)
 	if err != nil {

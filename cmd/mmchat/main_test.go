@@ -14,9 +14,9 @@ import (
 
 func modelFolder(t *testing.T) string {
 	t.Helper()
-	fix := filepath.Join("..", "..", "..", "shared", "fixtures", "minimind2")
+	fix := filepath.Join("..", "..", "testdata", "minimind", "minimind2")
 	if _, err := os.Stat(fix); err != nil {
-		t.Skipf("MiniMind tokenizer fixtures not found at %s", fix)
+		t.Fatalf("MiniMind tokenizer fixtures missing at %s", fix)
 	}
 	c, _ := model.Preset("tiny")
 	dir := t.TempDir()

@@ -16,9 +16,9 @@ import (
 // fixtureDir is MiniMind's real tokenizer of a generation, beside the checkout.
 func fixtureDir(t testing.TB, family string) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "fixtures", family)
+	dir := filepath.Join("..", "..", "testdata", "minimind", family)
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
-		t.Skipf("MiniMind tokenizer fixtures not found at %s", dir)
+		t.Fatalf("MiniMind tokenizer fixtures missing at %s", dir)
 	}
 	return dir
 }

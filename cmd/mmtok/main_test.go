@@ -9,12 +9,12 @@ import (
 	"testing"
 )
 
-var fixture = filepath.Join("..", "..", "..", "shared", "fixtures", "minimind2")
+var fixture = filepath.Join("..", "..", "testdata", "minimind", "minimind2")
 
 func needFixture(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(fixture); err != nil {
-		t.Skipf("fixture %s not found: %v", fixture, err)
+		t.Fatalf("fixture %s missing: %v", fixture, err)
 	}
 }
 

@@ -16,14 +16,14 @@ import (
 	"github.com/minimind-go/minimind/native"
 )
 
-// fixtures is the shared folder of real MiniMind tokenizer files.
-const fixtures = "../../../shared/fixtures"
+// fixtures holds the real MiniMind tokenizer files (copies in the repository).
+const fixtures = "../../testdata/minimind"
 
 func tokenizerDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(fixtures, "minimind2")
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
-		t.Skipf("MiniMind tokenizer fixture not available: %v", err)
+		t.Fatalf("MiniMind tokenizer fixture missing: %v", err)
 	}
 	return dir
 }

@@ -89,10 +89,10 @@ func TestCasesGolden(t *testing.T) {
 func TestChatTemplatesGolden(t *testing.T) {
 	templates := map[string]*Template{}
 	for key, dir := range map[string]string{"m2": "minimind2", "m3": "minimind3"} {
-		p := filepath.Join("..", "..", "..", "shared", "fixtures", dir, "tokenizer_config.json")
+		p := filepath.Join("..", "..", "testdata", "minimind", dir, "tokenizer_config.json")
 		data, err := os.ReadFile(p)
 		if err != nil {
-			t.Skipf("fixture %s not found: %v", p, err)
+			t.Fatalf("fixture %s missing: %v", p, err)
 		}
 		var cfg struct {
 			ChatTemplate string `json:"chat_template"`

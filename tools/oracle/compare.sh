@@ -12,7 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 work="${1:-$(mktemp -d)}"
-fixture="$root/../shared/fixtures/minimind2/tokenizer.json"
+fixture="$root/testdata/minimind/minimind2/tokenizer.json"
 mkdir -p "$work"
 cd "$here"
 [ -f "$work/corpus.jsonl" ] || node make-corpus.mjs "$work"

@@ -15,7 +15,7 @@ import { gzipSync } from "node:zlib";
 import { Template } from "@huggingface/jinja";
 import { rng } from "./gen-strings.mjs";
 
-const fixtures = new URL("../../../shared/fixtures/", import.meta.url);
+const fixtures = new URL("../../testdata/minimind/", import.meta.url);
 const configs = {
   m2: JSON.parse(readFileSync(new URL("minimind2/tokenizer_config.json", fixtures), "utf8")),
   m3: JSON.parse(readFileSync(new URL("minimind3/tokenizer_config.json", fixtures), "utf8")),

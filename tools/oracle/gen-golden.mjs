@@ -1,6 +1,6 @@
 // gen-golden.mjs writes the encode/decode golden files of the Go tokenizer
 // package, produced by Hugging Face tokenizers from MiniMind's two real
-// tokenizers (../../../shared/fixtures/{minimind2,minimind3}).
+// tokenizers (../../testdata/minimind/{minimind2,minimind3}).
 //
 //   testdata/encode.jsonl.gz  {"t": text, "m2": ids, "m3": ids} per line
 //   testdata/decode.jsonl.gz  {"f": "m2"|"m3", "ids": [...], "text": decoded, "skip": decoded without specials}
@@ -13,7 +13,7 @@ import { generate, rng } from "./gen-strings.mjs";
 
 const { Tokenizer } = tokenizers;
 const count = Number(process.argv[2] || 10200);
-const fixtures = new URL("../../../shared/fixtures/", import.meta.url);
+const fixtures = new URL("../../testdata/minimind/", import.meta.url);
 const toks = {
   m2: Tokenizer.fromFile(new URL("minimind2/tokenizer.json", fixtures).pathname),
   m3: Tokenizer.fromFile(new URL("minimind3/tokenizer.json", fixtures).pathname),

@@ -19,7 +19,7 @@ import { gzipSync } from "node:zlib";
 import tokenizers from "tokenizers";
 import { generate } from "./gen-strings.mjs";
 
-const base = readFileSync(new URL("../../../shared/fixtures/minimind2/tokenizer.json", import.meta.url), "utf8");
+const base = readFileSync(new URL("../../testdata/minimind/minimind2/tokenizer.json", import.meta.url), "utf8");
 const alphabet = tokenizers.byteLevelAlphabet(); // not in byte order: rebuild it
 function byteSymbols() {
   const bs = [];

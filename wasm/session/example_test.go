@@ -24,8 +24,8 @@ func Example() {
 	files := session.Files{}
 	for _, p := range []string{
 		filepath.Join(dir, "config.json"), filepath.Join(dir, "model.safetensors"),
-		filepath.Join("..", "..", "..", "shared", "fixtures", "minimind2", "tokenizer.json"),
-		filepath.Join("..", "..", "..", "shared", "fixtures", "minimind2", "tokenizer_config.json"),
+		filepath.Join("..", "..", "testdata", "minimind", "minimind2", "tokenizer.json"),
+		filepath.Join("..", "..", "testdata", "minimind", "minimind2", "tokenizer_config.json"),
 	} {
 		data, err := os.ReadFile(p)
 		if err != nil {
