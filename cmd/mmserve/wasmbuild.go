@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -27,7 +30,7 @@ type runtimeFiles struct {
 
 // buildOptions control buildRuntime.
 type buildOptions struct {
-	Dir   string // a folder inside the MiniMind module (default: the working directory)
+	Dir   string // a folder inside the MiniMind module (default: see sourceRoot)
 	Cache string // where the .wasm is written (default: the user cache dir)
 	Tags  string // extra build tags, comma separated
 	Go    string // the go command (default: go on PATH)
@@ -79,14 +82,7 @@ func buildRuntimeTags(ctx context.Context, o buildOptions, webgpu bool) (runtime
 			return runtimeFiles{}, fmt.Errorf("mmserve builds its WebAssembly runtime with the Go toolchain, and go is not on PATH: install Go, or pass --wasm and --wasm-exec: %w", err)
 		}
 	}
-	dir := o.Dir
-	if dir == "" {
-		var err error
-		if dir, err = os.Getwd(); err != nil {
-			return runtimeFiles{}, err
-		}
-	}
-	root, err := moduleRoot(dir)
+	root, err := sourceRoot(ctx, o.Dir, goBin)
 	if err != nil {
 		return runtimeFiles{}, err
 	}
@@ -160,8 +156,66 @@ func wasmExec(ctx context.Context, goBin string) ([]byte, error) {
 	return nil, fmt.Errorf("wasm_exec.js not found in %s/lib/wasm or %s/misc/wasm", goroot, goroot)
 }
 
-// errNoModule says that mmserve runs outside the MiniMind source tree.
-var errNoModule = errors.New("mmserve builds its WebAssembly runtime from the MiniMind source tree: run it inside the checkout (go run ./cmd/mmserve), or pass --wasm and --wasm-exec")
+// errNoModule says that no MiniMind source tree was found to build the
+// runtime from.
+var errNoModule = errors.New("mmserve builds its WebAssembly runtime from MiniMind's source, and found none: " +
+	"not in the working directory, not where this binary was built from, and not in the Go module cache " +
+	"(install with `go install github.com/minimind-go/minimind/cmd/mmserve@latest`, run it inside a checkout, or pass --wasm and --wasm-exec)")
+
+// sourceRoot finds MiniMind's source tree to build the runtime from, in this
+// order:
+//
+//  1. dir (default: the working directory) or a folder above it, when it is
+//     the MiniMind module: a checkout, so the runtime matches its sources;
+//  2. the folder this binary was compiled from, when it is still there (a
+//     binary built with `go build -o` or `go install ./cmd/...` from a
+//     checkout, run from anywhere);
+//  3. the module cache's copy of the version this binary was built from
+//     (`go install github.com/minimind-go/minimind/cmd/mmserve@VERSION`
+//     downloaded it; `go mod download` fetches it again if it was cleaned).
+func sourceRoot(ctx context.Context, dir, goBin string) (string, error) {
+	if dir == "" {
+		var err error
+		if dir, err = os.Getwd(); err != nil {
+			return "", err
+		}
+	}
+	if root, err := moduleRoot(dir); err == nil {
+		return root, nil
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		if root, err := moduleRoot(filepath.Dir(file)); err == nil {
+			return root, nil
+		}
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path == modulePath {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return moduleCacheDir(ctx, goBin, modulePath+"@"+v)
+		}
+	}
+	return "", errNoModule
+}
+
+// moduleCacheDir returns the module cache folder of mod (path@version),
+// downloading it when it is not there.
+func moduleCacheDir(ctx context.Context, goBin, mod string) (string, error) {
+	cmd := exec.CommandContext(ctx, goBin, "mod", "download", "-json", mod)
+	cmd.Dir = os.TempDir() // outside any module: the download is not tied to one
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
+		return "", fmt.Errorf("go mod download %s: %s: %w", mod, info.Error, errNoModule)
+	}
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s: %w: %s (%w)", mod, err, strings.TrimSpace(stderr.String()), errNoModule)
+	}
+	if info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no folder reported: %w", mod, errNoModule)
+	}
+	return info.Dir, nil
+}
 
 // moduleRoot finds the folder of MiniMind's go.mod at or above dir.
 func moduleRoot(dir string) (string, error) {

@@ -9,7 +9,9 @@
 //	mmtok train  --data corpus.jsonl --out DIR [--vocab_size 6400]
 //
 // PATH is a tokenizer folder (tokenizer.json and tokenizer_config.json) or
-// a tokenizer.json file. Run "mmtok COMMAND -h" for the flags of a command.
+// a tokenizer.json file; without --tokenizer, encode, decode and chat use the
+// MiniMind-Zero tokenizer embedded in the binary. Run "mmtok COMMAND -h" for
+// the flags of a command.
 package main
 
 import (
@@ -28,6 +30,7 @@ import (
 	"time"
 
 	"github.com/minimind-go/minimind/tokenizer"
+	"github.com/minimind-go/minimind/zoo"
 )
 
 func main() {
@@ -44,7 +47,8 @@ Usage:
   mmtok chat   --tokenizer PATH        read a JSON conversation on stdin, print the prompt
   mmtok train  --data FILE --out DIR   train a tokenizer on a jsonl corpus
 
-PATH is a tokenizer folder or a tokenizer.json file.
+PATH is a tokenizer folder or a tokenizer.json file; without --tokenizer,
+encode, decode and chat use the MiniMind-Zero tokenizer embedded in mmtok.
 Run "mmtok COMMAND -h" for a command's flags.
 `
 
@@ -111,17 +115,18 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// loadTokenizer loads the --tokenizer flag's tokenizer.
+// loadTokenizer loads the --tokenizer flag's tokenizer; without one, the
+// MiniMind-Zero tokenizer embedded in the binary.
 func loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 	if path == "" {
-		return nil, errors.New("--tokenizer is required (a tokenizer folder or tokenizer.json)")
+		return tokenizer.LoadFS(zoo.Tokenizer(), ".")
 	}
 	return tokenizer.Load(path)
 }
 
 func cmdEncode(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("encode", "--tokenizer PATH < text", stderr)
-	path := fs.String("tokenizer", "", "tokenizer folder or tokenizer.json `path`")
+	path := fs.String("tokenizer", "", "tokenizer folder or tokenizer.json `path` (default: the embedded MiniMind-Zero tokenizer)")
 	jsonl := fs.Bool("jsonl", false, "read a jsonl corpus ({\"text\"} or {\"conversations\"} lines) and print one JSON list of ids per text")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -202,7 +207,7 @@ func parseIDs(data []byte) ([]int32, error) {
 
 func cmdDecode(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("decode", "--tokenizer PATH < ids", stderr)
-	path := fs.String("tokenizer", "", "tokenizer folder or tokenizer.json `path`")
+	path := fs.String("tokenizer", "", "tokenizer folder or tokenizer.json `path` (default: the embedded MiniMind-Zero tokenizer)")
 	skip := fs.Bool("skip-special", false, "leave out special tokens")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -254,7 +259,7 @@ func (v varFlags) Set(s string) error {
 
 func cmdChat(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("chat", "--tokenizer PATH < conversation.json", stderr)
-	path := fs.String("tokenizer", "", "tokenizer folder or tokenizer.json `path`")
+	path := fs.String("tokenizer", "", "tokenizer folder or tokenizer.json `path` (default: the embedded MiniMind-Zero tokenizer)")
 	gen := fs.Bool("add_generation_prompt", false, "end with the start of the assistant's turn")
 	ids := fs.Bool("ids", false, "print the ids of the prompt instead of its text")
 	vars := varFlags{}

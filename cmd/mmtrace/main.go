@@ -4,6 +4,10 @@
 // for checking engines against each other.
 //
 //	mmtrace --model DIR --ids 1,2,3 --out trace.json
+//	mmtrace --text "Hello" --out trace.json    # the embedded model, its tokenizer
+//
+// Without --model it traces the model mmchat would use: the newest under
+// ./out, else the MiniMind-Zero model embedded in the binary.
 //
 // The output is {"tokens":[...], "config":{...}, "steps":[{"name", "shape",
 // "data"}]}, data row-major float32; masked attention scores (-Inf) are
@@ -17,13 +21,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/minimind-go/minimind/engines"
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/checkpoint"
+	"github.com/minimind-go/minimind/tokenizer"
+	"github.com/minimind-go/minimind/zoo"
 )
 
 func main() {
@@ -34,25 +42,41 @@ func main() {
 }
 
 func run(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("mmtrace", flag.ContinueOnError)
-	modelPath := fs.String("model", "", "checkpoint folder, .safetensors or .pth file")
-	idsFlag := fs.String("ids", "", "comma-separated token ids")
-	out := fs.String("out", "-", "output JSON file (- for standard output)")
-	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
-	engine := fs.String("engine", "cpu", "compute engine: cpu or webgpu")
-	verbose := fs.Bool("verbose", false, "report the engine (the WebGPU adapter)")
-	if err := fs.Parse(args); err != nil {
+	fl := flag.NewFlagSet("mmtrace", flag.ContinueOnError)
+	modelPath := fl.String("model", "", "checkpoint folder, .safetensors or .pth file (default: the newest model under ./out, else the embedded one)")
+	idsFlag := fl.String("ids", "", "comma-separated token ids")
+	text := fl.String("text", "", "text to encode with the model's tokenizer (instead of --ids)")
+	out := fl.String("out", "-", "output JSON file (- for standard output)")
+	threads := fl.Int("threads", 0, "CPU threads (0: all cores)")
+	engine := fl.String("engine", "cpu", "compute engine: cpu or webgpu")
+	verbose := fl.Bool("verbose", false, "report the engine (the WebGPU adapter)")
+	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	if *modelPath == "" || *idsFlag == "" {
-		fs.Usage()
-		return errors.New("--model and --ids are required")
+	if (*idsFlag == "") == (*text == "") {
+		fl.Usage()
+		return errors.New("give the tokens with --ids or --text (one of them)")
 	}
-	ids, err := parseIDs(*idsFlag)
+	dir, fsys, source, err := zoo.Resolve(*modelPath)
 	if err != nil {
 		return err
 	}
-	cfg, w, err := checkpoint.Load(*modelPath)
+	var cfg model.Config
+	var w *model.Weights
+	if fsys != nil {
+		cfg, w, err = checkpoint.LoadFS(fsys, "")
+	} else {
+		cfg, w, err = checkpoint.Load(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("loading %s: %w", source, err)
+	}
+	var ids []int32
+	if *text != "" {
+		ids, err = encodeText(dir, fsys, *text)
+	} else {
+		ids, err = parseIDs(*idsFlag)
+	}
 	if err != nil {
 		return err
 	}
@@ -83,6 +107,29 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// encodeText encodes text with the tokenizer beside the model (in the
+// folder fsys, or in dir or the folder of the file dir names).
+func encodeText(dir string, fsys fs.FS, text string) ([]int32, error) {
+	var tok *tokenizer.Tokenizer
+	var err error
+	if fsys != nil {
+		tok, err = tokenizer.LoadFS(fsys, ".")
+	} else {
+		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		tok, err = tokenizer.Load(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--text needs the model's tokenizer: %w", err)
+	}
+	ids := tok.Encode(text)
+	if len(ids) == 0 {
+		return nil, errors.New("--text: no tokens")
+	}
+	return ids, nil
 }
 
 func parseIDs(s string) ([]int32, error) {
