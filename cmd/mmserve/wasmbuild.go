@@ -172,7 +172,8 @@ var errNoModule = errors.New("mmserve builds its WebAssembly runtime from MiniMi
 //     checkout, run from anywhere);
 //  3. the module cache's copy of the version this binary was built from
 //     (`go install github.com/minimind-go/minimind/cmd/mmserve@VERSION`
-//     downloaded it; `go mod download` fetches it again if it was cleaned).
+//     downloaded it; `go mod download` fetches it again if it was cleaned),
+//     or of the commit it was built from when its checkout is gone.
 func sourceRoot(ctx context.Context, dir, goBin string) (string, error) {
 	if dir == "" {
 		var err error
@@ -191,6 +192,20 @@ func sourceRoot(ctx context.Context, dir, goBin string) (string, error) {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path == modulePath {
 		if v := bi.Main.Version; v != "" && v != "(devel)" {
 			return moduleCacheDir(ctx, goBin, modulePath+"@"+v)
+		}
+		// A build from a checkout that is gone: the commit it was built
+		// from, when that is recorded and the tree was clean.
+		var rev, modified string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value
+			}
+		}
+		if rev != "" && modified == "false" {
+			return moduleCacheDir(ctx, goBin, modulePath+"@"+rev)
 		}
 	}
 	return "", errNoModule
