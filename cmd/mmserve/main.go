@@ -10,9 +10,14 @@
 // any, the page asks the visitor for a model folder or URL.
 //
 // The runtime (package main in wasm/, GOOS=js GOARCH=wasm) is built at
-// startup with the local Go toolchain from the MiniMind source tree, so a
-// fresh clone needs no other build step; Go's build cache makes later starts
-// quick. --wasm and --wasm-exec serve prebuilt files instead.
+// startup with the local Go toolchain from MiniMind's source: the checkout
+// it runs in, else the one it was built from, else the module cache's copy
+// that `go install github.com/minimind-go/minimind/cmd/mmserve@latest`
+// downloaded (see sourceRoot). So neither a fresh clone nor an installed
+// mmserve needs another build step; the first start compiles the runtime
+// (about half a minute with a cold build cache), and Go's build cache makes
+// later starts take a second. --wasm and --wasm-exec serve prebuilt files
+// instead.
 package main
 
 import (

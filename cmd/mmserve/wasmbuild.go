@@ -138,7 +138,7 @@ func buildRuntimeTags(ctx context.Context, o buildOptions, webgpu bool) (runtime
 		engines = "WebGPU and CPU engines"
 	}
 	return runtimeFiles{Wasm: wasm, Exec: execJS, WebGPU: webgpu,
-		Built: fmt.Sprintf("built %s (%.1f MB, %s) in %.1fs", final, float64(len(wasm))/(1<<20), engines, time.Since(start).Seconds())}, nil
+		Built: fmt.Sprintf("built %s (%.1f MB, %s) from the source in %s in %.1fs", final, float64(len(wasm))/(1<<20), engines, root, time.Since(start).Seconds())}, nil
 }
 
 // wasmExec reads the JavaScript support file of the toolchain's js/wasm port.
