@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var fixture = filepath.Join("..", "..", "testdata", "minimind", "minimind2")
@@ -133,7 +136,6 @@ func TestErrors(t *testing.T) {
 	}{
 		{"no command", nil, "", 2, "Usage"},
 		{"unknown command", []string{"frobnicate"}, "", 2, "unknown command"},
-		{"no tokenizer", []string{"encode"}, "x", 1, "--tokenizer is required"},
 		{"missing tokenizer", []string{"encode", "--tokenizer", "/nonexistent/tok"}, "x", 1, "nonexistent"},
 		{"bad flag", []string{"encode", "--nope"}, "", 2, "flag provided but not defined"},
 		{"bad id", []string{"decode", "--tokenizer", fixture}, "1 2 x", 1, `id 3: "x"`},
@@ -158,4 +160,16 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEmbeddedTokenizerByDefault: without --tokenizer, mmtok uses the
+// MiniMind-Zero tokenizer embedded in the binary, so it works from any folder.
+func TestEmbeddedTokenizerByDefault(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ids, stderr, code := mmtok(t, "Hello, world", "encode")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "42 491 81 14 1794\n", ids, "the Zero tokenizer's ids (zoo/zero/tokenizer.json)")
+	text, stderr, code := mmtok(t, ids, "decode")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "Hello, world", text)
 }
