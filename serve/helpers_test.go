@@ -32,7 +32,7 @@ type scriptLM struct {
 	reply []int32
 	eos   int32
 	vocab int
-	delay time.Duration // per step
+	delay atomic.Int64 // nanoseconds per step
 
 	mu      sync.Mutex
 	prompts [][]int32
@@ -68,7 +68,7 @@ func (l *scriptLM) Prefill(s serve.Seq, ids []int32) ([]float32, error) {
 }
 
 func (l *scriptLM) Step(seqs []serve.Seq, ids []int32) ([][]float32, error) {
-	time.Sleep(l.delay)
+	time.Sleep(time.Duration(l.delay.Load()))
 	if int64(len(seqs)) > l.maxStep.Load() {
 		l.maxStep.Store(int64(len(seqs)))
 	}

@@ -171,7 +171,8 @@ func (s *Scheduler) Submit(ctx context.Context, j Job) (<-chan Event, error) {
 	if len(j.Prompt)+1 > s.lm.MaxPositions() {
 		return nil, fmt.Errorf("%w: a prompt of %d tokens leaves no room in %d positions", model.ErrContextFull, len(j.Prompt), s.lm.MaxPositions())
 	}
-	jb := &job{Job: j, ctx: ctx, events: make(chan Event, j.MaxTokens+2)}
+	events := make(chan Event, j.MaxTokens+2)
+	jb := &job{Job: j, ctx: ctx, events: events}
 	select {
 	case <-s.quit:
 		return nil, ErrClosed
@@ -179,7 +180,7 @@ func (s *Scheduler) Submit(ctx context.Context, j Job) (<-chan Event, error) {
 	}
 	select {
 	case s.queue <- jb:
-		return jb.events, nil
+		return events, nil
 	default:
 		return nil, ErrQueueFull
 	}

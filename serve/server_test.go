@@ -316,13 +316,17 @@ func TestAPIKey(t *testing.T) {
 // next request gets 429 with Retry-After, and succeeds once there is room.
 func TestQueueFull(t *testing.T) {
 	ts, lm, _ := scripted(t, strings.Repeat("word ", 40), serve.Options{Scheduler: serve.SchedulerOptions{MaxBatch: 1, MaxQueue: 1}})
-	lm.delay = 20 * time.Millisecond
+	lm.delay.Store(int64(20 * time.Millisecond))
 	c := client(ts)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range 2 {
 		go c.Chat.Completions.New(ctx, userParams("hi"))
 	}
+	require.Eventually(t, func() bool {
+		active, queued, _ := lm.srv.Scheduler().Stats()
+		return active == 1 && queued == 1
+	}, 5*time.Second, time.Millisecond)
 	require.Eventually(t, func() bool {
 		resp, err := http.Post(ts.URL+"/v1/chat/completions", "application/json",
 			strings.NewReader(`{"model":"minimind","messages":[{"role":"user","content":"hi"}]}`))
@@ -337,7 +341,7 @@ func TestQueueFull(t *testing.T) {
 		return true
 	}, 5*time.Second, 5*time.Millisecond)
 	cancel()
-	lm.delay = 0
+	lm.delay.Store(0)
 	_, err := c.Chat.Completions.New(context.Background(), userParams("hi"), option.WithMaxRetries(5))
 	require.NoError(t, err)
 }
@@ -347,7 +351,7 @@ func TestQueueFull(t *testing.T) {
 // request is served at once.
 func TestDisconnectFreesSlot(t *testing.T) {
 	ts, lm, _ := scripted(t, strings.Repeat("word ", 500), serve.Options{MaxTokens: 1000, Scheduler: serve.SchedulerOptions{MaxBatch: 1, MaxQueue: 1}})
-	lm.delay = 10 * time.Millisecond
+	lm.delay.Store(int64(10 * time.Millisecond))
 	c := client(ts)
 	ctx, cancel := context.WithCancel(context.Background())
 	st := c.Chat.Completions.NewStreaming(ctx, userParams("hi"))
@@ -362,7 +366,7 @@ func TestDisconnectFreesSlot(t *testing.T) {
 	require.Eventually(t, func() bool { return lm.freed.Load() == 1 }, 2*time.Second, time.Millisecond)
 	t.Logf("slot freed %v after the disconnect", time.Since(start))
 	assert.Less(t, time.Since(start), 500*time.Millisecond)
-	lm.delay = 0
+	lm.delay.Store(0)
 	r, err := c.Chat.Completions.New(context.Background(), userParams("hi"), option.WithMaxRetries(0))
 	require.NoError(t, err)
 	assert.Equal(t, "stop", r.Choices[0].FinishReason)
