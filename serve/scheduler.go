@@ -105,7 +105,10 @@ var (
 type SchedulerOptions struct {
 	MaxBatch     int // sequences decoded together (default 16)
 	MaxQueue     int // requests waiting for a place in the batch (default 64)
-	PrefillChunk int // prompt tokens prefilled between two decoding steps (default 64)
+	PrefillChunk int // a prompt is prefilled in chunks of this many tokens (default 64)
+	// PrefillBudget bounds the prompt tokens prefilled between two
+	// decoding steps, over all waiting requests (default 4 chunks).
+	PrefillBudget int
 }
 
 // Scheduler runs continuous batching: the active sequences decode together,
@@ -146,6 +149,9 @@ func NewScheduler(lm LM, opt SchedulerOptions) *Scheduler {
 	}
 	if opt.PrefillChunk <= 0 {
 		opt.PrefillChunk = 64
+	}
+	if opt.PrefillBudget <= 0 {
+		opt.PrefillBudget = 4 * opt.PrefillChunk
 	}
 	s := &Scheduler{lm: lm, opt: opt, queue: make(chan *job, opt.MaxQueue), quit: make(chan struct{}), done: make(chan struct{})}
 	go s.loop()
@@ -242,11 +248,17 @@ func (s *Scheduler) loop() {
 		})
 		s.active.Store(int64(len(batch)))
 
-		// One prefill chunk of the oldest job still prefilling.
+		// Prefill chunks of the oldest jobs still prefilling, up to
+		// PrefillBudget tokens. A job's chunks always start at multiples of
+		// PrefillChunk, whatever else is prefilling, so its numbers do not
+		// depend on the other jobs.
+		budget := s.opt.PrefillBudget
 		for _, j := range batch {
-			if j.prefixed < len(j.Prompt) {
-				s.prefill(j)
+			if budget <= 0 {
 				break
+			}
+			if j.prefixed < len(j.Prompt) && !j.finished() {
+				budget -= s.prefill(j)
 			}
 		}
 		// One decoding step of every job that has a token to feed.
@@ -290,23 +302,25 @@ func (s *Scheduler) end(j *job, ev Event) {
 	}
 }
 
-func (s *Scheduler) prefill(j *job) {
+// prefill feeds the next chunk of j's prompt and returns its length.
+func (s *Scheduler) prefill(j *job) int {
 	if j.seq == nil {
 		capacity := min(len(j.Prompt)+j.MaxTokens, s.lm.MaxPositions())
 		j.seq = s.lm.NewSeq(capacity)
 		j.sampler = model.NewSampler(j.Sample, j.Seed)
 		j.history = append(make([]int32, 0, capacity), j.Prompt...)
 	}
-	end := min(j.prefixed+s.opt.PrefillChunk, len(j.Prompt))
-	logits, err := s.lm.Prefill(j.seq, j.Prompt[j.prefixed:end])
+	start, end := j.prefixed, min(j.prefixed+s.opt.PrefillChunk, len(j.Prompt))
+	logits, err := s.lm.Prefill(j.seq, j.Prompt[start:end])
 	if err != nil {
 		s.end(j, Event{Done: true, Err: err})
-		return
+		return end - start
 	}
 	j.prefixed = end
 	if end == len(j.Prompt) {
 		s.emit(j, logits)
 	}
+	return end - start
 }
 
 // step decodes one token of every job in js together.
