@@ -377,7 +377,7 @@ func (c *completion) stream(w http.ResponseWriter, includeUsage bool) {
 			c.cancel()
 			return false
 		}
-		if err := rc.Flush(); err != nil {
+		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) { // a writer without Flush streams as it can
 			c.cancel()
 			return false
 		}
@@ -435,7 +435,7 @@ func (c *completion) stream(w http.ResponseWriter, includeUsage bool) {
 			}
 		}
 		fmt.Fprint(w, "data: [DONE]\n\n")
-		rc.Flush()
+		rc.Flush() // ErrNotSupported: nothing to flush
 		return
 	}
 }
