@@ -1,11 +1,13 @@
 package model_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/cpu"
 )
 
 // TestForwardStepBatchInvariant decodes 16 sequences of different lengths
@@ -95,4 +97,17 @@ func argmax(x []float32) int32 {
 		}
 	}
 	return int32(best)
+}
+
+// ExampleModel_ForwardStep decodes two sequences of different lengths in one
+// batched step, each at its own position in its own cache.
+func ExampleModel_ForwardStep() {
+	cfg, _ := model.Preset("tiny")
+	m, _ := model.New(cfg, cpu.New(1), model.InitWeights(cfg, 42))
+	a, b := m.NewCache(1, 16), m.NewCache(1, 16)
+	m.Forward([]int32{1, 300, 301}, 1, model.ForwardOptions{Cache: a, LastOnly: true})
+	m.Forward([]int32{1, 400}, 1, model.ForwardOptions{Cache: b, LastOnly: true})
+	logits, err := m.ForwardStep([]int32{302, 401}, []*model.KVCache{a, b}) // [2, V]
+	fmt.Println(logits.Len()/cfg.Vocab, a.Len, b.Len, err)
+	// Output: 2 4 3 <nil>
 }
