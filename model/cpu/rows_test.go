@@ -28,7 +28,7 @@ func TestRowOpsMatchSingleRows(t *testing.T) {
 			t.Run(fmt.Sprintf("t%d_%dx%dx%d", threads, tc.rows, tc.k, tc.m), func(t *testing.T) {
 				e := cpu.New(threads)
 				x, w := randT(e, tc.rows*tc.k), randT(e, tc.m*tc.k) // [rows, k], [m, k]
-				out := e.Alloc(tc.rows * tc.m)                     // [rows, m]
+				out := e.Alloc(tc.rows * tc.m)                      // [rows, m]
 				e.MatMulRows(out, x, w, tc.rows, tc.k, tc.m)
 				g, u := randT(e, tc.rows*tc.m), randT(e, tc.rows*tc.m) // [rows, m]
 				act := e.Alloc(tc.rows * tc.m)
