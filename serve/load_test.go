@@ -112,8 +112,8 @@ func (l *seqCounter) Free(s serve.Seq)       { l.freed.Add(1); l.LM.Free(s) }
 // them disconnect at a random point. Every stream that was not cancelled
 // ends with a finish_reason and [DONE], and its deltas joined equal the
 // non-streamed answer for the same seed (no token lost or duplicated); the
-// server answers GET /v1/models throughout, frees every sequence, and its
-// heap stays bounded. The test is bounded to 64 clients, 48 tokens each and
+// server answers GET /v1/models throughout, answers 16 bad requests sent
+// meanwhile with 400, frees every sequence, and its heap stays bounded. The test is bounded to 64 clients, 48 tokens each and
 // two minutes.
 func TestLoad(t *testing.T) {
 	const clients, maxTokens = 64, 48
@@ -206,8 +206,26 @@ func TestLoad(t *testing.T) {
 			results[i] = readSSE(cctx, ts.URL+"/v1/chat/completions", body, sp.cancelAfter, cancel)
 		}()
 	}
+	// Bad requests in the middle of it get their 400 and disturb nobody.
+	var badWrong atomic.Int64
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := []string{`{"model":`, `{"model":"minimind","messages":[]}`, `{"model":"minimind","messages":[{"role":"user","content":"x"}],"max_tokens":100000}`,
+				`{"model":"minimind","messages":[{"role":"robot","content":"x"}],"stream":true}`}[i%4]
+			resp, err := http.Post(ts.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+			if err != nil || resp.StatusCode != http.StatusBadRequest {
+				badWrong.Add(1)
+			}
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	assert.Zero(t, badWrong.Load(), "bad requests answered 400")
 	require.NoError(t, ctx.Err(), "the load test ran out of time")
 
 	cancelled, finished := 0, 0
