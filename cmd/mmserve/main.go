@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	wasmFile := fl.String("wasm", "", "serve this prebuilt minimind.wasm instead of building it")
 	execFile := fl.String("wasm-exec", "", "the wasm_exec.js of the toolchain that built --wasm (default: from `go env GOROOT`)")
 	webgpu := fl.String("webgpu", "auto", "compile the WebGPU engine into the runtime: auto (when it builds for js/wasm), on or off")
+	apiFl := addAPIFlags(fl)
 	fl.Usage = func() {
 		fmt.Fprintln(logw, "usage: mmserve [--addr host:port] [--model DIR] [--wasm FILE --wasm-exec FILE]")
 		fl.PrintDefaults()
@@ -88,6 +89,17 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 		fmt.Fprintln(logw, "mmserve: no default model (no --model, nothing under ./out, none embedded): the page will ask for a model folder or URL")
 	} else {
 		fmt.Fprintln(logw, "mmserve: default model:", opt.ModelName)
+	}
+	apiSrv, err := apiFl.server(opt.Model, opt.ModelName, logw)
+	if err != nil {
+		return err
+	}
+	if apiSrv != nil {
+		defer apiSrv.Close()
+		opt.API = apiSrv
+	}
+	if w := exposedWarning(*addr, *apiFl.key); w != "" {
+		fmt.Fprintln(logw, w)
 	}
 	srv, err := newServer(opt)
 	if err != nil {

@@ -37,6 +37,8 @@ type serverOptions struct {
 	// asks for a folder or a URL). ModelName describes it.
 	Model     fs.FS
 	ModelName string
+	// API, when set, answers the paths under /v1/ (package serve).
+	API http.Handler
 }
 
 // manifest lists the default model's files so that the browser knows their
@@ -125,6 +127,10 @@ func newServer(o serverOptions) (*server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opt.API != nil && strings.HasPrefix(r.URL.Path, "/v1/") {
+		s.opt.API.ServeHTTP(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

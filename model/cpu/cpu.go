@@ -189,16 +189,20 @@ func (e *Engine) Attention(out, q, k, v model.Tensor, a model.AttnArgs) {
 // SwiGLU implements model.Engine.
 func (e *Engine) SwiGLU(out, gate, up model.Tensor, n int) {
 	o, g, u := h(out), h(gate), h(up)
-	e.parallel(n, 16, func(lo, hi int) {
-		var ebuf [sigBlock]float32
-		for b := lo; b < hi; b += sigBlock {
-			end := min(b+sigBlock, hi)
-			ex := negExp(ebuf[:end-b], g[b:end]) // e^(−x)
-			for j, en := range ex {
-				o[b+j] = g[b+j] / (1 + en) * u[b+j]
-			}
+	e.parallel(n, 16, func(lo, hi int) { swigluRange(o, g, u, lo, hi) })
+}
+
+// swigluRange computes SwiGLU for the elements [lo, hi), e^(−x) in blocks of
+// sigBlock from lo.
+func swigluRange(o, g, u []float32, lo, hi int) {
+	var ebuf [sigBlock]float32
+	for b := lo; b < hi; b += sigBlock {
+		end := min(b+sigBlock, hi)
+		ex := negExp(ebuf[:end-b], g[b:end]) // e^(−x)
+		for j, en := range ex {
+			o[b+j] = g[b+j] / (1 + en) * u[b+j]
 		}
-	})
+	}
 }
 
 // sigBlock is the block of SiLU inputs whose e^(−x) is computed at once.

@@ -55,3 +55,16 @@ func ExampleAxpy() {
 	fmt.Println(y)
 	// Output: [1.5 2.5 3.5]
 }
+
+// ExampleNTRows multiplies three rows at once; each row of the result is
+// bit for bit what NT gives for that row alone.
+func ExampleNTRows() {
+	a := []float32{1, 2, 3, 4, 5, 6} // [3, 2]
+	b := []float32{1, 0, 0, 1, 1, 1} // [3, 2]: three output columns
+	out := make([]float32, 9)        // [3, 3]
+	gemm.NTRows(out, a, b, 3, 3, 2, 1)
+	row := make([]float32, 3) // [1, 3]
+	gemm.NT(row, a[2:4], b, 1, 3, 2, false, 1)
+	fmt.Println(out, row)
+	// Output: [1 2 3 3 4 7 5 6 11] [3 4 7]
+}
