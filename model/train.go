@@ -71,6 +71,10 @@ type Batch struct {
 	// each token (attention stays inside a document). Both nil when unpacked.
 	Positions []int32
 	Docs      []int32
+	// Samples optionally lists the data set indices of the batch's samples
+	// (stages that cache per-sample values, such as DPO's reference
+	// log-probabilities, look them up by index).
+	Samples []int32
 }
 
 // Validate checks the batch's sizes and ids against c.
