@@ -32,7 +32,7 @@ func Write(w io.Writer, tensors []safetensors.Tensor, dt safetensors.DType) erro
 		return fmt.Errorf("pth: cannot write dtype %s", dt)
 	}
 	var pk bytes.Buffer
-	pk.WriteString("\x80\x02")                   // PROTO 2
+	pk.WriteString("\x80\x02")                    // PROTO 2
 	pk.WriteString("ccollections\nOrderedDict\n") // GLOBAL
 	pk.WriteString(")R")                          // EMPTY_TUPLE, REDUCE
 	pk.WriteString("(")                           // MARK
@@ -69,9 +69,9 @@ func Write(w io.Writer, tensors []safetensors.Tensor, dt safetensors.DType) erro
 		for _, s := range strides {
 			pickleInt(&pk, s)
 		}
-		pk.WriteString("t\x89")                       // sizes done; requires_grad False
+		pk.WriteString("t\x89")                         // sizes done; requires_grad False
 		pk.WriteString("ccollections\nOrderedDict\n)R") // backward hooks
-		pk.WriteString("tR")                          // args tuple, REDUCE
+		pk.WriteString("tR")                            // args tuple, REDUCE
 	}
 	pk.WriteString("u.") // SETITEMS, STOP
 
