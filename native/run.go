@@ -393,6 +393,9 @@ func lastOr(xs []float64) float64 {
 // saveWeights writes the Hugging Face folder: config.json, model.safetensors
 // and copies of cfg.CopyFiles, each file atomically.
 func saveWeights(tr *Trainer, cfg RunConfig) error {
+	if l := tr.lora; l != nil {
+		return checkpoint.SaveAdapters(AdapterBase(cfg.OutDir), tr.Adapters())
+	}
 	dt := cfg.SaveDType
 	if dt == "" {
 		dt = "F32"
@@ -410,4 +413,10 @@ func saveWeights(tr *Trainer, cfg RunConfig) error {
 		}
 	}
 	return nil
+}
+
+// AdapterBase is where a LoRA run writes its adapters in outDir:
+// outDir/<name of outDir> + ".safetensors", ".pth" and "_peft".
+func AdapterBase(outDir string) string {
+	return filepath.Join(outDir, filepath.Base(outDir))
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
 )
 
 // OptimConfig holds the optimizer settings: AdamW with PyTorch semantics,
@@ -134,6 +135,19 @@ func (t *Trainer) add(name string, shape []int, w, g model.Tensor) {
 	t.sizes = append(t.sizes, n)
 	t.names = append(t.names, name)
 	t.shapes = append(t.shapes, shape)
+}
+
+// Adapters copies the trained adapters to the host (nil for full training).
+func (t *Trainer) Adapters() *checkpoint.Adapters {
+	l := t.lora
+	if l == nil {
+		return nil
+	}
+	a := &checkpoint.Adapters{Rank: l.Rank, Alpha: l.Alpha, Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
+	for _, p := range l.Params() {
+		a.Tensors[p.Name], a.Shapes[p.Name] = t.eng.Read(p.W), p.Shape
+	}
+	return a
 }
 
 // LoRA returns the adapters being trained (nil for full training).

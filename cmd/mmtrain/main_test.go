@@ -35,7 +35,7 @@ func TestUsage(t *testing.T) {
 		want string
 	}{
 		{"zero bad flag", []string{"zero", "--no_such_flag"}, "no_such_flag"},
-		{"unknown stage", []string{"dpo"}, "unknown stage"},
+		{"unknown stage", []string{"ppo"}, "unknown stage"},
 		{"bad flag", []string{"pretrain", "--no_such_flag"}, "no_such_flag"},
 		{"bad value", []string{"pretrain", "--use_moe", "2"}, "use_moe"},
 		{"bad dtype", []string{"sft", "--save_dtype", "bf16"}, "save_dtype"},

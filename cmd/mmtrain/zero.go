@@ -199,7 +199,7 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	pre := filepath.Join(f.out, runName("pretrain", cfg))
+	pre := filepath.Join(f.out, native.RunName("pretrain", cfg))
 	fmt.Fprintln(stderr, "\n== stage 2/2: supervised fine-tuning")
 	if err := train(ctx, "sft", append([]string{"--data_path", filepath.Join(dataDir, "sft.jsonl"), "--from_weight", pre, "--epochs", fmt.Sprint(f.sftEpochs),
 		"--learning_rate", fmt.Sprint(f.sftLR)}, common...), stdout, stderr); err != nil {
@@ -208,7 +208,7 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	sft := filepath.Join(f.out, runName("full_sft", cfg))
+	sft := filepath.Join(f.out, native.RunName("full_sft", cfg))
 
 	fmt.Fprintln(stderr, "\n== evaluation")
 	rep := zeroReport{Preset: f.preset, Params: cfg.ParamCount(), PretrainTokens: counts["pretrain.jsonl"][1], SFTTokens: counts["sft.jsonl"][1]}
