@@ -47,6 +47,7 @@ type LoRA struct {
 	// Adapters in the model's parameter order.
 	Adapters []*Adapter
 	byWeight map[Tensor]*Adapter
+	folded   bool // B holds s·B (inference-only engines); Scale is not applied again
 }
 
 // loraSite is a linear layer an adapter can attach to.
@@ -197,6 +198,18 @@ func attach(m *Model, sites []loraSite, o LoRAOptions, host map[string][]float32
 		l.Adapters = append(l.Adapters, ad)
 		l.byWeight[s.w] = ad
 	}
+	// An engine without Scale (inference only) gets B pre-multiplied by s.
+	if _, ok := m.Engine.(TrainEngine); !ok && l.Scale != 1 {
+		for _, a := range l.Adapters {
+			b := m.Engine.Read(a.B)
+			for i := range b {
+				b[i] *= l.Scale
+			}
+			m.Engine.Free(a.B)
+			a.B = m.Engine.Upload(b)
+		}
+		l.folded = true
+	}
 	m.LoRA = l
 	return l, nil
 }
@@ -255,7 +268,13 @@ func (l *LoRA) Params() []LoRAParam {
 func (l *LoRA) HostTensors(e Engine) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, p := range l.Params() {
-		out[p.Name] = e.Read(p.W)
+		v := e.Read(p.W)
+		if l.folded && strings.HasSuffix(p.Name, ".lora.B.weight") {
+			for i := range v {
+				v[i] /= l.Scale
+			}
+		}
+		out[p.Name] = v
 	}
 	return out
 }
@@ -276,12 +295,8 @@ func (m *Model) adapt(out, x, w Tensor, n, k, mOut int) {
 	}
 	a.z, a.zn = e.Alloc(n*r), n // [n, r]
 	e.MatMul(a.z, x, a.A, n, k, r)
-	if m.LoRA.Scale != 1 {
-		te, ok := e.(TrainEngine)
-		if !ok {
-			panic("model: scaled LoRA needs an engine with Scale")
-		}
-		te.Scale(a.z, n*r, m.LoRA.Scale)
+	if m.LoRA.Scale != 1 && !m.LoRA.folded {
+		e.(TrainEngine).Scale(a.z, n*r, m.LoRA.Scale) // attach folds s into B otherwise
 	}
 	y := e.Alloc(n * mOut) // [n, mOut]
 	e.MatMul(y, a.z, a.B, n, r, mOut)

@@ -119,8 +119,8 @@ func SaveAdapters(base string, a *Adapters) error {
 }
 
 // LoadAdapters reads adapters from a .safetensors or .pth file with
-// MiniMind's key names (a leading "module." is stripped), or from a PEFT
-// folder. The rank comes from the tensors; Alpha from the safetensors
+// MiniMind's key names (a leading "module." is stripped), a PEFT folder, or
+// the output folder of a LoRA run (<dir>/<name of dir>.safetensors). The rank comes from the tensors; Alpha from the safetensors
 // metadata or adapter_config.json (0 when absent: unscaled).
 func LoadAdapters(path string) (*Adapters, error) {
 	a := &Adapters{Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
@@ -131,6 +131,14 @@ func LoadAdapters(path string) (*Adapters, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: adapters: %w", err)
+	}
+	if st.IsDir() {
+		if _, err := os.Stat(filepath.Join(path, PEFTConfigFile)); err != nil {
+			// A LoRA run's output folder: <dir>/<name of dir>.safetensors.
+			if f := filepath.Join(path, filepath.Base(path)+".safetensors"); fileExists(f) {
+				return LoadAdapters(f)
+			}
+		}
 	}
 	switch {
 	case st.IsDir():
@@ -199,4 +207,9 @@ func LoadAdapters(path string) (*Adapters, error) {
 		return nil, fmt.Errorf("checkpoint: %s: %w", path, errors.New("no LoRA adapter tensors"))
 	}
 	return a, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
