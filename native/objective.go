@@ -3,9 +3,12 @@ package native
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/vmath"
 )
 
 // The post-training objectives compute their loss heads on the host: the
@@ -14,22 +17,45 @@ import (
 // every engine; on a GPU it costs one round trip of the logits per
 // micro-batch.
 
-// logSoftmaxRow writes log softmax(x/temp) of one row into out and returns it.
-func logSoftmaxRow(out []float64, x []float32, temp float64) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = max(mx, float64(v)/temp)
+// softmaxRow writes p = softmax(x/temp) and returns the log-partition
+// lse = log Σ_j e^(x_j/temp), so log p_j = x_j/temp − lse. The exponentials
+// are the CPU engine's (model/vmath), the sums float64.
+func softmaxRow(p, x []float32, temp float32) float64 {
+	src := x
+	if temp != 1 {
+		for i, v := range x {
+			p[i] = v / temp
+		}
+		src = p
 	}
-	var s float64
-	for i, v := range x {
-		out[i] = float64(v)/temp - mx
-		s += math.Exp(out[i])
+	mx := src[0]
+	for _, v := range src {
+		mx = max(mx, v)
 	}
-	ls := math.Log(s)
-	for i := range out {
-		out[i] -= ls
+	sum := vmath.ExpShift(p, src, mx)
+	inv := float32(1 / sum)
+	for i := range p[:len(x)] {
+		p[i] *= inv
 	}
-	return out
+	return float64(mx) + math.Log(sum)
+}
+
+// forRows runs f over rows [0, n) split across the CPU cores; each worker
+// gets its own scratch of scratchLen float32s.
+func forRows(n, scratchLen int, f func(r int, scratch []float32)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/8))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scratch := make([]float32, scratchLen)
+			for r := w; r < n; r += workers {
+				f(r, scratch)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // uploadGrad replaces logits [n] with the host gradient d.
@@ -94,20 +120,23 @@ func (o *Reason) LossAndGrad(m *model.Model, b model.Batch, g *model.Weights, sc
 	head := func(logits model.Tensor, N, V int) (model.LossInfo, float64, error) {
 		x := e.Read(logits) // [N, V]
 		d := make([]float32, N*V)
-		ls := make([]float64, V)
-		var loss float64
-		for r := range N {
+		rowLoss := make([]float64, N)
+		forRows(N, 0, func(r int, _ []float32) {
 			if tgt[r] == model.IgnoreIndex || den == 0 {
-				continue
+				return
 			}
-			logSoftmaxRow(ls, x[r*V:(r+1)*V], 1)
-			loss += -ls[tgt[r]] * w[r] / den
-			k := float64(scale) * w[r] / den
 			dr := d[r*V : (r+1)*V]
+			lse := softmaxRow(dr, x[r*V:(r+1)*V], 1)
+			rowLoss[r] = (lse - float64(x[r*V+int(tgt[r])])) * w[r] / den
+			k := float32(float64(scale) * w[r] / den)
 			for j := range dr {
-				dr[j] = float32(k * math.Exp(ls[j]))
+				dr[j] *= k
 			}
-			dr[tgt[r]] -= float32(k)
+			dr[tgt[r]] -= k
+		})
+		var loss float64
+		for _, l := range rowLoss {
+			loss += l
 		}
 		uploadGrad(e, logits, d)
 		return model.LossInfo{Loss: loss, CE: loss, Targets: count}, 1, nil
@@ -145,35 +174,40 @@ func (o *Distill) LossAndGrad(m *model.Model, b model.Batch, g *model.Weights, s
 	head := func(logits model.Tensor, N, V int) (model.LossInfo, float64, error) {
 		x := e.Read(logits) // [N, V]
 		d := make([]float32, N*V)
-		ls, lq, lp := make([]float64, V), make([]float64, V), make([]float64, V)
-		var ce, kl float64
 		if count == 0 {
 			uploadGrad(e, logits, d)
-			return model.LossInfo{Targets: 0}, a, nil
+			return model.LossInfo{}, a, nil
 		}
-		ceDen := float64(count) + 1e-8
-		klDen := float64(count)
-		for r := range N {
+		ceDen, klDen := float64(count)+1e-8, float64(count)
+		kce := float32(float64(scale) * a / ceDen)
+		kkl := float32(float64(scale) * (1 - a) * T / klDen)
+		ces, kls := make([]float64, N), make([]float64, N)
+		forRows(N, 2*V, func(r int, scratch []float32) {
 			if tgt[r] == model.IgnoreIndex {
-				continue
+				return
 			}
-			xr := x[r*V : (r+1)*V]
-			logSoftmaxRow(ls, xr, 1)
-			logSoftmaxRow(lq, xr, T)
-			logSoftmaxRow(lp, tx[r*Vt:r*Vt+V], T)
-			ce += -ls[tgt[r]]
-			var k float64
-			for j := range lp {
-				k += math.Exp(lp[j]) * (lp[j] - lq[j])
-			}
-			kl += k
-			kce := float64(scale) * a / ceDen
-			kkl := float64(scale) * (1 - a) * T / klDen
+			xr, tr := x[r*V:(r+1)*V], tx[r*Vt:r*Vt+V]
+			q, p := scratch[:V], scratch[V:] // softmax(s/T), softmax(t/T)
 			dr := d[r*V : (r+1)*V]
-			for j := range dr {
-				dr[j] = float32(kce*math.Exp(ls[j]) + kkl*(math.Exp(lq[j])-math.Exp(lp[j])))
+			lse := softmaxRow(dr, xr, 1)
+			lq := softmaxRow(q, xr, float32(T))
+			lp := softmaxRow(p, tr, float32(T))
+			ces[r] = lse - float64(xr[tgt[r]])
+			// KL(p‖q) = Σ p (log p − log q), log p − log q = (t − s)/T − lp + lq.
+			var k float64
+			for j := range p {
+				k += float64(p[j]) * ((float64(tr[j])-float64(xr[j]))/T - lp + lq)
 			}
-			dr[tgt[r]] -= float32(kce)
+			kls[r] = k
+			for j := range dr {
+				dr[j] = kce*dr[j] + kkl*(q[j]-p[j])
+			}
+			dr[tgt[r]] -= kce
+		})
+		var ce, kl float64
+		for r := range N {
+			ce += ces[r]
+			kl += kls[r]
 		}
 		ce /= ceDen
 		kl = T * T * kl / klDen
@@ -225,19 +259,24 @@ func dpoTargets(b model.Batch) ([]int32, int) {
 	return tgt, n
 }
 
-// seqLogps sums the target log-probabilities of logits [rows·T, V] per row.
-func seqLogps(x []float32, tgt []int32, rows, T, V int) []float64 {
-	out := make([]float64, rows)
-	ls := make([]float64, V)
-	for r := range rows {
-		for t := range T {
-			i := r*T + t
-			if tgt[i] == model.IgnoreIndex {
-				continue
-			}
-			logSoftmaxRow(ls, x[i*V:(i+1)*V], 1)
-			out[r] += ls[tgt[i]]
+// seqLogps sums the target log-probabilities of logits [rows·T, V] per
+// row; when d is not nil it also receives the softmax of every target row.
+func seqLogps(x []float32, tgt []int32, rows, T, V int, d []float32) []float64 {
+	lp := make([]float64, rows*T)
+	forRows(rows*T, V, func(i int, scratch []float32) {
+		if tgt[i] == model.IgnoreIndex {
+			return
 		}
+		p := scratch
+		if d != nil {
+			p = d[i*V : (i+1)*V]
+		}
+		lse := softmaxRow(p, x[i*V:(i+1)*V], 1)
+		lp[i] = float64(x[i*V+int(tgt[i])]) - lse
+	})
+	out := make([]float64, rows)
+	for i, v := range lp {
+		out[i/T] += v
 	}
 	return out
 }
@@ -256,7 +295,7 @@ func RefLogps(ref *model.Model, b model.Batch) ([]float64, error) {
 	}
 	v := ref.Engine.Read(logits)
 	ref.Engine.Free(logits)
-	return seqLogps(v, tgt, x.B, x.T, ref.Config.Vocab), nil
+	return seqLogps(v, tgt, x.B, x.T, ref.Config.Vocab, nil), nil
 }
 
 // LossAndGrad implements Objective.
@@ -292,33 +331,31 @@ func (o *DPO) LossAndGrad(m *model.Model, b model.Batch, g *model.Weights, scale
 	e := m.Engine.(model.TrainEngine)
 	beta := o.Beta
 	head := func(logits model.Tensor, N, V int) (model.LossInfo, float64, error) {
-		v := e.Read(logits) // [N, V]
-		pi := seqLogps(v, tgt, x.B, x.T, V)
+		v := e.Read(logits)       // [N, V]
+		d := make([]float32, N*V) // softmax rows, then the gradient
+		pi := seqLogps(v, tgt, x.B, x.T, V, d)
 		coef := make([]float64, x.B) // ∂loss/∂π per row
 		var loss float64
 		for i := range P {
-			d := (pi[i] - pi[P+i]) - (ref[i] - ref[P+i])
-			z := beta * d
+			dl := (pi[i] - pi[P+i]) - (ref[i] - ref[P+i])
+			z := beta * dl
 			// −log σ(z) = softplus(−z); its derivative is −σ(−z).
 			loss += softplus(-z) / float64(P)
 			gd := -beta * sigmoid(-z) / float64(P)
 			coef[i], coef[P+i] = gd, -gd
 		}
-		d := make([]float32, N*V)
-		ls := make([]float64, V)
-		for i := range N {
+		forRows(N, 0, func(i int, _ []float32) {
 			if tgt[i] == model.IgnoreIndex {
-				continue
+				return
 			}
 			// π = Σ log softmax(x)[y]: ∂π/∂x = onehot(y) − softmax(x).
-			k := -float64(scale) * coef[i/x.T]
-			logSoftmaxRow(ls, v[i*V:(i+1)*V], 1)
+			k := float32(-float64(scale) * coef[i/x.T])
 			dr := d[i*V : (i+1)*V]
 			for j := range dr {
-				dr[j] = float32(k * math.Exp(ls[j]))
+				dr[j] *= k
 			}
-			dr[tgt[i]] -= float32(k)
-		}
+			dr[tgt[i]] -= k
+		})
 		uploadGrad(e, logits, d)
 		return model.LossInfo{Loss: loss, CE: loss, Targets: count}, 1, nil
 	}
