@@ -35,6 +35,9 @@ func TestUsage(t *testing.T) {
 		want string
 	}{
 		{"zero bad flag", []string{"zero", "--no_such_flag"}, "no_such_flag"},
+		{"zero bad stage", []string{"zero", "--stages", "pretrain,sft,ppo"}, "ppo"},
+		{"zero sft alone", []string{"zero", "--stages", "sft"}, "together"},
+		{"lora bad rank flag", []string{"lora", "--lora_rank", "x"}, "lora_rank"},
 		{"unknown stage", []string{"ppo"}, "unknown stage"},
 		{"bad flag", []string{"pretrain", "--no_such_flag"}, "no_such_flag"},
 		{"bad value", []string{"pretrain", "--use_moe", "2"}, "use_moe"},
@@ -251,4 +254,34 @@ func TestZeroSmoke(t *testing.T) {
 	if !strings.Contains(stdout.String(), "Q: Who are you?") {
 		t.Errorf("no sample answers in\n%s", stdout.String())
 	}
+
+	t.Run("dpo and lora stages", func(t *testing.T) {
+		stdout.Reset()
+		stderr.Reset()
+		err := run(context.Background(), []string{"zero", "--out", out, "--preset", "tiny", "--stages", "dpo,lora", "--dpo_pairs", "6",
+			"--eval_items", "2", "--batch_size", "2", "--max_seq_len", "128", "--lora_epochs", "1"}, &stdout, &stderr)
+		if err != nil {
+			t.Fatalf("zero: %v\n%s", err, stderr.String())
+		}
+		data, err := os.ReadFile(filepath.Join(out, "zero_report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep zeroReport
+		if err := json.Unmarshal(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.DPO == nil || rep.DPO.Pairs != 6 || rep.DPO.Before.Total != 2 || rep.DPO.After.Total != 2 {
+			t.Errorf("DPO report %+v", rep.DPO)
+		}
+		if rep.LoRA == nil || rep.LoRA.HeldOut != len(personaHeldOut) || rep.LoRA.Params == 0 || len(rep.LoRA.SampleAfter) != len(personaHeldOut) {
+			t.Errorf("LoRA report %+v", rep.LoRA)
+		}
+		for _, f := range []string{"dpo_64/model.safetensors", "dpo_64_refcache.json", "lora_persona_64/lora_persona_64.safetensors",
+			"lora_persona_64/lora_persona_64.pth", "lora_persona_64/lora_persona_64_peft/adapter_config.json", "zero_data/dpo.jsonl"} {
+			if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }
