@@ -139,7 +139,7 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	fmt.Fprintf(stderr, "MiniMind-Zero: %s of a %.1fM-parameter MiniMind (%s) on the embedded corpus.\n"+
-		"Everything is written to ./%s; talk to the result with `go run ./cmd/mmchat`.\n\n",
+		"Everything is written to %s; talk to the result with `go run ./cmd/mmchat`.\n\n",
 		f.stages, float64(cfg.ParamCount())/1e6, f.preset, f.out)
 
 	tokDir := filepath.Join(f.out, "zero_tokenizer")
