@@ -46,7 +46,8 @@ type zeroFlags struct {
 	dpoPairs, dpoEpochs       int
 	dpoLR, dpoBeta            float64
 	loraLR                    float64
-	loraEpochs                int
+	loraEpochs, loraRank      int
+	loraTargets               string
 }
 
 // zeroQuestions are asked of the finished model.
@@ -88,7 +89,9 @@ func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
 	fs.Float64Var(&f.dpoLR, "dpo_lr", 5e-5, "DPO peak learning rate")
 	fs.Float64Var(&f.dpoBeta, "dpo_beta", 0.15, "DPO β")
 	fs.Float64Var(&f.loraLR, "lora_lr", 3e-3, "LoRA peak learning rate")
-	fs.IntVar(&f.loraEpochs, "lora_epochs", 4, "LoRA epochs over the persona conversations")
+	fs.IntVar(&f.loraEpochs, "lora_epochs", 20, "LoRA epochs over the persona conversations")
+	fs.IntVar(&f.loraRank, "lora_rank", 16, "LoRA rank")
+	fs.StringVar(&f.loraTargets, "lora_targets", "", "LoRA target projections (default: MiniMind's square layers)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil, err

@@ -332,7 +332,10 @@ func zeroPost(ctx context.Context, f *zeroFlags, cfg model.Config, tokDir string
 			return err
 		}
 		sc := f.stageConfig(native.StageLoRA, cfg, tokDir, path, sft, f.loraLR, f.loraEpochs, stderr)
-		sc.LoRA = native.LoRAConfig{Rank: 16}
+		sc.LoRA = native.LoRAConfig{Rank: f.loraRank}
+		if f.loraTargets != "" {
+			sc.LoRA.Targets = strings.Split(f.loraTargets, ",")
+		}
 		sc.MaxSeqLen = min(f.seqLen, 128)
 		sc.Warmup = 0
 		if err := runStage(ctx, sc, f.threads, stdout, stderr); err != nil {
