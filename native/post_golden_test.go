@@ -155,14 +155,17 @@ func hostMap(c model.Config, w *model.Weights) map[string][]float32 {
 	return out
 }
 
-// TestPostGoldenLoRA trains MiniMind's adapters (q_proj and o_proj, rank 16)
-// from the reference's initial adapters for 10 micro-steps and compares
-// with PyTorch: losses, gradient norms, final adapters, and the logits of
-// the adapted model.
+// TestPostGoldenLoRA trains adapters from the reference's initial adapters
+// for 10 micro-steps and compares with PyTorch: losses, gradient norms,
+// final adapters, and the logits of the adapted model. "lora" is MiniMind's
+// selection (q_proj and o_proj, rank 16, B = 0); "lora_all" adapts every
+// projection (every expert in the MoE case) from a non-zero B.
 func TestPostGoldenLoRA(t *testing.T) {
-	for _, name := range postCases {
-		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join("testdata", "post", "lora", name)
+	for _, tc := range []struct{ stage, name string }{
+		{"lora", "tiny3"}, {"lora", "tiny3-moe"}, {"lora_all", "tiny3"}, {"lora_all", "tiny3-moe"},
+	} {
+		t.Run(tc.stage+"/"+tc.name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "post", tc.stage, tc.name)
 			m := loadModel(t, dir)
 			var out postOut
 			readJSON(t, filepath.Join(dir, "steps_out.json"), &out)
@@ -170,7 +173,11 @@ func TestPostGoldenLoRA(t *testing.T) {
 			l, err := model.LoadLoRA(m, init, shapes, model.LoRAOptions{})
 			require.NoError(t, err)
 			require.Equal(t, out.Rank, l.Rank)
-			require.Equal(t, []string{"o_proj", "q_proj"}, l.Targets())
+			targets := []string{"o_proj", "q_proj"}
+			if tc.stage == "lora_all" {
+				targets = []string{"down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"}
+			}
+			require.Equal(t, targets, l.Targets())
 			tr, err := NewLoRATrainer(m, goldenOptim(out.goldenOut))
 			require.NoError(t, err)
 			base := hostMap(m.Config, tr.HostWeights())

@@ -22,6 +22,9 @@ eps 1e-8, weight decay 0.01), zero_grad; lr(t) = LR·(0.1 + 0.45·(1 + cos(π·t
 set before micro-step t. MoE experts that get no token receive a zero gradient
 (MiniMind adds 0·Σparams), so AdamW still decays them.
 
+lora_all: as lora with adapters on every projection (q, k, v, o, gate, up,
+         down; every expert of the MoE case; our --lora_targets) and B starting
+         from N(0, 0.02), so every adapter's gradient is non-zero from step 1.
 lora:    adapters on every square Linear (here q_proj and o_proj), rank 16,
          A ~ N(0, 0.02), B = 0, y = W·x + B·(A·x); base frozen; loss = SFT
          cross-entropy + aux. lora_init.safetensors holds the initial
@@ -73,6 +76,7 @@ ALPHA, TEMP = 0.5, 1.5
 REASON_W = 10.0
 LR = {"lora": 1e-3, "dpo": 1e-3, "distill": 5e-4, "reason": 5e-4}
 
+ALL_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 TRAIN = dict(hidden=32, layers=2, heads=4, kv_heads=2, vocab=256, max_pos=512, theta=1e6)
 CASES = [
     ("tiny3", dict(style="minimind3", intermediate=48, eps=1e-6), 4001),
@@ -123,17 +127,27 @@ def dpo_steps(g, vocab):
     return out
 
 
-def add_lora(model, rank, seed):
-    """MiniMind's apply_lora: every square Linear gets .lora (A, B); forward patched."""
+def add_lora(model, rank, seed, targets=None, b_std=0.0):
+    """MiniMind's apply_lora: every square Linear gets .lora (A, B); forward patched.
+
+    With targets (projection names), those Linears instead (our --lora_targets);
+    b_std > 0 starts B from N(0, b_std) instead of zeros.
+    """
     g = torch.Generator().manual_seed(seed)
     mods = {}
     for name, mod in model.named_modules():
-        if isinstance(mod, torch.nn.Linear) and mod.in_features == mod.out_features:
+        if not isinstance(mod, torch.nn.Linear) or name.endswith(".lora.A") or name.endswith(".lora.B"):
+            continue
+        pick = mod.in_features == mod.out_features if targets is None else name.split(".")[-1] in targets
+        if pick:
             A = torch.nn.Linear(mod.in_features, rank, bias=False)
             Bm = torch.nn.Linear(rank, mod.out_features, bias=False)
             with torch.no_grad():
                 A.weight.copy_(torch.randn(A.weight.shape, generator=g) * 0.02)
-                Bm.weight.zero_()
+                if b_std > 0:
+                    Bm.weight.copy_(torch.randn(Bm.weight.shape, generator=g) * b_std)
+                else:
+                    Bm.weight.zero_()
             lora = torch.nn.Sequential()
             lora.A, lora.B = A, Bm
             mod.lora = lora
@@ -211,14 +225,14 @@ def write_base(d, cfg_dict, model):
     cases.save_weights(os.path.join(d, "model.safetensors"), cases.weights_f32(model))
 
 
-def gen_lora(outdir, name, cfg_dict, seed):
-    d = cases.ensure_dir(os.path.join(outdir, "lora", name))
+def gen_lora(outdir, name, cfg_dict, seed, stage="lora", targets=None, b_std=0.0):
+    d = cases.ensure_dir(os.path.join(outdir, stage, name))
     model = cases.build_model(cfg_dict, seed)
     model.train()
     write_base(d, cfg_dict, model)
     for p in model.parameters():
         p.requires_grad_(False)
-    mods = add_lora(model, RANK, seed + 7)
+    mods = add_lora(model, RANK, seed + 7, targets, b_std)
     st.save(os.path.join(d, "lora_init.safetensors"), lora_tensors(mods))
     g = torch.Generator().manual_seed(seed + 500)
     steps = sft_steps(g, cfg_dict["vocab_size"])
@@ -231,14 +245,14 @@ def gen_lora(outdir, name, cfg_dict, seed):
         logits, aux = model(torch.tensor(s["input_ids"]))
         return ref.causal_lm_loss(logits, torch.tensor(s["labels"])) + aux
 
-    out = run("lora", model, params, loss_fn, steps, LR["lora"])
+    out = run(stage, model, params, loss_fn, steps, LR["lora"])
     cases.write_json(os.path.join(d, "steps_out.json"), out, indent=2)
     st.save(os.path.join(d, "after_10.safetensors"), lora_tensors(mods))
     # the trained adapters' effect: logits of the first micro-batch with adapters
     with torch.no_grad():
         logits, _ = model(torch.tensor(steps[0]["input_ids"]))
     st.save(os.path.join(d, "logits_after.safetensors"), {"logits": logits.float().contiguous()})
-    print(f"lora/{name}: losses {out['losses'][0]:.5f} -> {out['losses'][-1]:.5f}")
+    print(f"{stage}/{name}: losses {out['losses'][0]:.5f} -> {out['losses'][-1]:.5f}")
 
 
 def gen_dpo(outdir, name, cfg_dict, seed):
@@ -359,6 +373,7 @@ def main():
     cfgs = [(n, cases.config_dict(**{**TRAIN, **kw}), s) for n, kw, s in CASES]
     for i, (name, cfg, seed) in enumerate(cfgs):
         gen_lora(a.outdir, name, cfg, seed)
+        gen_lora(a.outdir, name, cfg, seed, "lora_all", ALL_TARGETS, 0.02)
         gen_dpo(a.outdir, name, cfg, seed)
         tname, tcfg, tseed = cfgs[1 - i]
         gen_distill(a.outdir, name, cfg, seed, tcfg, tseed)
