@@ -45,6 +45,7 @@ type zeroFlags struct {
 	stages                    string
 	dpoPairs, dpoEpochs       int
 	dpoLR, dpoBeta            float64
+	dpoRejected               string
 	loraLR                    float64
 	loraEpochs, loraRank      int
 	loraTargets               string
@@ -88,6 +89,7 @@ func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
 	fs.IntVar(&f.dpoEpochs, "dpo_epochs", 1, "DPO epochs")
 	fs.Float64Var(&f.dpoLR, "dpo_lr", 5e-5, "DPO peak learning rate")
 	fs.Float64Var(&f.dpoBeta, "dpo_beta", 0.15, "DPO β")
+	fs.StringVar(&f.dpoRejected, "dpo_rejected", "both", "DPO rejected answers: both (the model's mistakes, else the right answer made repetitive) or mistakes (only the model's own wrong answers)")
 	fs.Float64Var(&f.loraLR, "lora_lr", 3e-3, "LoRA peak learning rate")
 	fs.IntVar(&f.loraEpochs, "lora_epochs", 20, "LoRA epochs over the persona conversations")
 	fs.IntVar(&f.loraRank, "lora_rank", 16, "LoRA rank")
@@ -102,6 +104,9 @@ func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
 		if st != "pretrain" && st != "sft" && st != "dpo" && st != "lora" {
 			return nil, fmt.Errorf("%w: --stages: unknown stage %q (pretrain, sft, dpo, lora)", errUsage, st)
 		}
+	}
+	if f.dpoRejected != "both" && f.dpoRejected != "mistakes" {
+		return nil, fmt.Errorf("%w: --dpo_rejected must be both or mistakes", errUsage)
 	}
 	if f.has("pretrain") != f.has("sft") {
 		return nil, fmt.Errorf("%w: --stages: pretrain and sft run together", errUsage)

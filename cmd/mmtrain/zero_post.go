@@ -152,7 +152,10 @@ type conversation struct {
 // chosen is the corpus answer; rejected is the SFT model's own greedy
 // answer when it differs (its mistake), else the corpus answer made
 // repetitive (its first words said three times).
-func buildDPOPairs(ctx context.Context, bot *chat.Bot, n int, stderr io.Writer) ([]byte, int, int, error) {
+//
+// With mistakesOnly, only the model's mistakes make pairs: every core
+// conversation is tried until n are found.
+func buildDPOPairs(ctx context.Context, bot *chat.Bot, n int, mistakesOnly bool, stderr io.Writer) ([]byte, int, int, error) {
 	var lines [][]byte
 	sc := bufio.NewScanner(corpus.CoreSFT())
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -163,6 +166,9 @@ func buildDPOPairs(ctx context.Context, bot *chat.Bot, n int, stderr io.Writer) 
 		return nil, 0, 0, err
 	}
 	stride := max(1, len(lines)/max(n, 1))
+	if mistakesOnly {
+		stride = 1
+	}
 	var out []byte
 	mistakes, reps := 0, 0
 	bar := progress.New(stderr, min(n, len(lines)), progress.Options{Label: "pairs"})
@@ -182,6 +188,9 @@ func buildDPOPairs(ctx context.Context, bot *chat.Bot, n int, stderr io.Writer) 
 			return nil, 0, 0, err
 		}
 		rejected := strings.TrimSpace(r.Text)
+		if mistakesOnly && (rejected == "" || rejected == strings.TrimSpace(ref.Content)) {
+			continue
+		}
 		if rejected == "" || rejected == strings.TrimSpace(ref.Content) {
 			w := strings.Fields(ref.Content)
 			head := strings.Join(w[:min(4, len(w))], " ")
@@ -288,7 +297,7 @@ func zeroPost(ctx context.Context, f *zeroFlags, cfg model.Config, tokDir string
 		if d.Before, err = evalAnswers(ctx, bot, f.evalItems, "eval before", stderr); err != nil {
 			return err
 		}
-		pairs, mist, reps, err := buildDPOPairs(ctx, bot, f.dpoPairs, stderr)
+		pairs, mist, reps, err := buildDPOPairs(ctx, bot, f.dpoPairs, f.dpoRejected == "mistakes", stderr)
 		if err != nil {
 			return err
 		}
