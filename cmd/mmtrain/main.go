@@ -9,6 +9,7 @@
 //	mmtrain lora --data_path lora_identity.jsonl --from_weight full_sft --lora_name lora_identity --save_dir out
 //	mmtrain dpo --data_path dpo.jsonl --from_weight full_sft --ref_cache --save_dir out
 //	mmtrain merge-lora --from_weight out/full_sft_512 --lora out/lora_identity_512 --save_dir out
+//	mmtrain zero --stages pretrain,sft,dpo,lora
 //	mmtrain bench --preset minimind2-small --batch_size 4 --max_seq_len 256
 //
 // Weights are saved as a Hugging Face folder save_dir/{save_weight}_{hidden}[_moe]
