@@ -167,7 +167,9 @@ func (m *Model) LossAndGradHead(b Batch, g *Weights, scale float32, head LossHea
 		e.Add(dx, dx, tmp, N*D) // dx is now ∂/∂x_in
 	}
 	e.Free(tmp)
-	e.EmbedBackward(g.Embed, dx, b.Input, D)
+	if g.Embed != nil { // nil: frozen embeddings (LoRA)
+		e.EmbedBackward(g.Embed, dx, b.Input, D)
+	}
 	e.Free(dx)
 	return info, nil
 }

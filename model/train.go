@@ -43,7 +43,8 @@ type TrainEngine interface {
 	// RMSNormBackward: dx[r] = ∂/∂x, dw += Σ_r ∂/∂w, for out = RMSNorm(x, w).
 	RMSNormBackward(dx, dw, dout, x, w Tensor, rows, dim int, eps float32)
 	// MatMulBackward for out[n,m] = x[n,k]·w[m,k]ᵀ: dx = dout·w (skipped
-	// when dx is nil; accumulated when accX), dw += doutᵀ·x.
+	// when dx is nil; accumulated when accX), dw += doutᵀ·x (skipped when dw
+	// is nil: a frozen weight).
 	MatMulBackward(dx, dw, dout, x, w Tensor, n, k, m int, accX bool)
 	// RoPEBackward rotates the gradient dx [len(pos), heads, hd] back in place.
 	RoPEBackward(dx, cos, sin Tensor, pos []int32, heads, hd int)

@@ -114,7 +114,16 @@ func NewLoRATrainer(m *model.Model, o OptimConfig) (*Trainer, error) {
 	if m.LoRA == nil {
 		return nil, errors.New("native: the model has no LoRA adapters")
 	}
-	t := &Trainer{Model: m, Optim: o, eng: eng, lora: m.LoRA, scratch: m.NewGrads()}
+	// The frozen base needs no weight gradients: the linear layers' and the
+	// embedding's are skipped (nil); the norms' small ones are computed into
+	// scratch and never used.
+	scratch := &model.Weights{}
+	for _, p := range m.Config.Params(scratch) {
+		if len(p.Shape) == 1 {
+			*p.Ptr = eng.Alloc(p.Size())
+		}
+	}
+	t := &Trainer{Model: m, Optim: o, eng: eng, lora: m.LoRA, scratch: scratch}
 	m.LoRA.EnableGrads(eng)
 	for _, p := range m.LoRA.Params() {
 		t.add(p.Name, p.Shape, p.W, p.G)
@@ -254,7 +263,9 @@ func (t *Trainer) ZeroGrads() {
 	}
 	if t.scratch != nil {
 		for _, p := range t.Model.Config.Params(t.scratch) {
-			t.eng.Zero(*p.Ptr, p.Size())
+			if *p.Ptr != nil {
+				t.eng.Zero(*p.Ptr, p.Size())
+			}
 		}
 	}
 	t.pending = 0
