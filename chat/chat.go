@@ -190,3 +190,18 @@ func SplitThink(s string) (reasoning, answer string) {
 	}
 	return strings.TrimSpace(t[:i]), strings.TrimLeft(t[i+len("</think>"):], "\n")
 }
+
+// ApplyLoRA applies the adapters at path (a LoRA run's folder, a
+// .safetensors or .pth file with MiniMind's names, or a PEFT folder) to the
+// bot's model without merging them; it returns how many layers they adapt.
+func (b *Bot) ApplyLoRA(path string) (int, error) {
+	a, err := checkpoint.LoadAdapters(path)
+	if err != nil {
+		return 0, err
+	}
+	l, err := model.LoadLoRA(b.Model, a.Tensors, a.Shapes, model.LoRAOptions{Alpha: a.Alpha})
+	if err != nil {
+		return 0, fmt.Errorf("chat: %s: %w", path, err)
+	}
+	return len(l.Adapters), nil
+}

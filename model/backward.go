@@ -34,6 +34,51 @@ var ErrNonFinite = errors.New("model: loss is not finite")
 // MoE load-balancing loss of the family (MINIMIND.md). The returned loss is
 // unscaled.
 func (m *Model) LossAndGrad(b Batch, g *Weights, scale float32) (LossInfo, error) {
+	B, T, N := b.B, b.T, b.B*b.T
+	// Shift: row (b, t) predicts Labels[b, t+1]; the last row of each sequence predicts nothing.
+	tgt := make([]int32, N) // [B, T]
+	count := 0
+	for r := range B {
+		for t := range T {
+			l := int32(IgnoreIndex)
+			if t+1 < T && len(b.Labels) == N {
+				l = b.Labels[r*T+t+1]
+			}
+			tgt[r*T+t] = l
+			if l != IgnoreIndex {
+				count++
+			}
+		}
+	}
+	head := func(logits Tensor, rows, V int) (LossInfo, float64, error) {
+		e := m.Engine.(TrainEngine)
+		info := LossInfo{Targets: count}
+		ceScale := float32(0)
+		if count > 0 {
+			ceScale = scale / float32(count)
+		}
+		// dlogits overwrites logits [N, V].
+		sum, _ := e.CrossEntropy(logits, logits, tgt, rows, V, ceScale)
+		if count > 0 {
+			info.CE = sum / float64(count)
+		}
+		info.Loss = info.CE
+		return info, 1, nil
+	}
+	return m.LossAndGradHead(b, g, scale, head)
+}
+
+// LossHead computes a micro-batch's objective from the logits [N, V] of a
+// training forward pass and overwrites logits with ∂(scaled objective)/∂logits.
+// It returns the loss (without the MoE aux loss) and the weight auxWeight
+// with which the aux loss enters the objective (1 for plain training).
+type LossHead func(logits Tensor, N, V int) (info LossInfo, auxWeight float64, err error)
+
+// LossAndGradHead runs the forward pass on b, lets head turn the logits into
+// their gradient, adds the MoE aux loss (weighted by auxWeight, its gradient
+// by scale·auxWeight) and back-propagates into g (and the LoRA adapters'
+// gradients, when enabled). Batch labels are only validated, not used.
+func (m *Model) LossAndGradHead(b Batch, g *Weights, scale float32, head LossHead) (LossInfo, error) {
 	c := m.Config
 	e, err := m.trainEngine()
 	if err != nil {
@@ -43,46 +88,27 @@ func (m *Model) LossAndGrad(b Batch, g *Weights, scale float32) (LossInfo, error
 		return LossInfo{}, err
 	}
 	B, T, N, D, V := b.B, b.T, b.B*b.T, c.Hidden, c.Vocab
-	// Shift: row (b, t) predicts Labels[b, t+1]; the last row of each sequence predicts nothing.
-	tgt := make([]int32, N) // [B, T]
-	count := 0
-	for r := range B {
-		for t := range T {
-			l := int32(IgnoreIndex)
-			if t+1 < T {
-				l = b.Labels[r*T+t+1]
-			}
-			tgt[r*T+t] = l
-			if l != IgnoreIndex {
-				count++
-			}
-		}
-	}
 	tape := &Tape{}
 	defer tape.Free(e)
 	logits, err := m.Forward(b.Input, B, ForwardOptions{Tape: tape, Positions: b.Positions, Docs: b.Docs})
 	if err != nil {
 		return LossInfo{}, err
 	}
-	info := LossInfo{Targets: count}
-	ceScale := float32(0)
-	if count > 0 {
-		ceScale = scale / float32(count)
-	}
-	// dlogits overwrites logits [N, V].
-	sum, _ := e.CrossEntropy(logits, logits, tgt, N, V, ceScale)
-	if count > 0 {
-		info.CE = sum / float64(count)
+	info, auxWeight, err := head(logits, N, V)
+	if err != nil {
+		e.Free(logits)
+		return info, err
 	}
 	routings := tape.Routings()
 	if c.UseMoE {
 		info.Aux = m.auxLoss(routings, B, T)
 	}
-	info.Loss = info.CE + info.Aux
+	info.Loss += auxWeight * info.Aux
 	if math.IsNaN(info.Loss) || math.IsInf(info.Loss, 0) {
 		e.Free(logits)
 		return info, fmt.Errorf("%w: CE %v, aux %v", ErrNonFinite, info.CE, info.Aux)
 	}
+	scale *= float32(auxWeight) // the aux loss's gradient weight below
 
 	// Output head and final norm.
 	dxf := e.Alloc(N * D) // [N, D]
@@ -113,6 +139,7 @@ func (m *Model) LossAndGrad(b Batch, g *Weights, scale float32) (LossInfo, error
 		H, KVH, hd := c.Heads, c.KVHeads, c.HeadDim
 		datt := e.Alloc(N * H * hd) // [N, H·hd]
 		e.MatMulBackward(datt, lg.O, dx, la.att, lw.O, N, H*hd, D, false)
+		m.adaptBackward(e, datt, dx, la.att, lw.O, N, H*hd, D)
 		dq, dk, dv := e.Alloc(N*H*hd), e.Alloc(N*KVH*hd), e.Alloc(N*KVH*hd)
 		e.AttentionBackward(dq, dk, dv, datt, la.q, la.k, la.v, AttnArgs{B: B, T: T, Heads: H, KVHeads: KVH,
 			HeadDim: hd, S: T, Scale: float32(1 / math.Sqrt(float64(hd))), Docs: b.Docs})
@@ -131,6 +158,7 @@ func (m *Model) LossAndGrad(b Batch, g *Weights, scale float32) (LossInfo, error
 		e.MatMulBackward(dh1, lg.Q, dq, la.h1, lw.Q, N, D, H*hd, false)
 		e.MatMulBackward(dh1, lg.K, dk, la.h1, lw.K, N, D, KVH*hd, true)
 		e.MatMulBackward(dh1, lg.V, dv, la.h1, lw.V, N, D, KVH*hd, true)
+		m.adaptQKVBackward(e, la, lw, dh1, dq, dk, dv, N)
 		e.Free(dq)
 		e.Free(dk)
 		e.Free(dv)
@@ -139,7 +167,9 @@ func (m *Model) LossAndGrad(b Batch, g *Weights, scale float32) (LossInfo, error
 		e.Add(dx, dx, tmp, N*D) // dx is now ∂/∂x_in
 	}
 	e.Free(tmp)
-	e.EmbedBackward(g.Embed, dx, b.Input, D)
+	if g.Embed != nil { // nil: frozen embeddings (LoRA)
+		e.EmbedBackward(g.Embed, dx, b.Input, D)
+	}
 	e.Free(dx)
 	return info, nil
 }
@@ -151,11 +181,14 @@ func (m *Model) ffnBackward(e TrainEngine, a *ffnActs, w, gw FFNWeights, dx, dou
 	D, F := m.Config.Hidden, m.Config.FFN
 	dact := e.Alloc(n * F) // [n, F]
 	e.MatMulBackward(dact, gw.Down, dout, a.act, w.Down, n, F, D, false)
+	m.adaptBackward(e, dact, dout, a.act, w.Down, n, F, D)
 	dgate, dup := e.Alloc(n*F), e.Alloc(n*F) // [n, F]
 	e.SwiGLUBackward(dgate, dup, dact, a.gate, a.up, n*F)
 	e.Free(dact)
 	e.MatMulBackward(dx, gw.Gate, dgate, a.in, w.Gate, n, D, F, acc)
 	e.MatMulBackward(dx, gw.Up, dup, a.in, w.Up, n, D, F, true)
+	m.adaptBackward(e, dx, dgate, a.in, w.Gate, n, D, F)
+	m.adaptBackward(e, dx, dup, a.in, w.Up, n, D, F)
 	e.Free(dgate)
 	e.Free(dup)
 }

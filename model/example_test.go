@@ -28,3 +28,25 @@ func Example() {
 	// 25 embed [3 6400]
 	// 4 <nil>
 }
+
+// ExampleAttachLoRA adds MiniMind's adapters (every square linear layer,
+// rank 16, B = 0) to a tiny model and folds them back into the weights.
+func ExampleAttachLoRA() {
+	cfg, _ := model.Preset("tiny3")
+	host := model.InitWeights(cfg, 1)
+	m, _ := model.New(cfg, cpu.New(1), host)
+	l, err := model.AttachLoRA(m, model.LoRAOptions{Rank: 16, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(l.Targets(), len(l.Adapters), l.ParamCount())
+	merged, err := model.MergeLoRA(cfg, host, l.HostTensors(m.Engine), l.Rank, l.Scale)
+	if err != nil {
+		panic(err)
+	}
+	// B = 0 at the start, so merging changes nothing yet.
+	fmt.Println(merged.Layers[0].Q.(*model.Host).Data[0] == host.Layers[0].Q.(*model.Host).Data[0])
+	// Output:
+	// [o_proj q_proj] 4 8192
+	// true
+}

@@ -12,6 +12,7 @@ type Model struct {
 	Config Config
 	Engine Engine
 	W      *Weights // weights on Engine
+	LoRA   *LoRA    // low-rank adapters applied in Forward (nil: none)
 	cos    Tensor   // [ropeLen, hd/2]
 	sin    Tensor   // [ropeLen, hd/2]
 	ropeN  int
@@ -163,6 +164,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 		e.MatMul(la.q, la.h1, lw.Q, N, D, H*hd)
 		e.MatMul(la.k, la.h1, lw.K, N, D, KVH*hd)
 		e.MatMul(la.v, la.h1, lw.V, N, D, KVH*hd)
+		m.adaptQKV(&la, lw, N)
 		if c.QKNorm() {
 			la.qRaw, la.kRaw = la.q, la.k
 			la.q, la.k = e.Alloc(N*H*hd), e.Alloc(N*KVH*hd)
@@ -200,6 +202,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 		}
 		ao := e.Alloc(N * D) // [N, D]
 		e.MatMul(ao, la.att, lw.O, N, H*hd, D)
+		m.adapt(ao, la.att, lw.O, N, H*hd, D)
 		tr.record(e, name("attn_out"), ao, T, D)
 		la.xMid = e.Alloc(N * D) // [N, D]
 		e.Add(la.xMid, x, ao, N*D)
@@ -285,9 +288,12 @@ func (m *Model) ffn(a *ffnActs, w FFNWeights, x Tensor, n int) Tensor {
 	a.gate, a.up, a.act = e.Alloc(n*F), e.Alloc(n*F), e.Alloc(n*F) // [n, F] each
 	e.MatMul(a.gate, x, w.Gate, n, D, F)
 	e.MatMul(a.up, x, w.Up, n, D, F)
+	m.adapt(a.gate, x, w.Gate, n, D, F)
+	m.adapt(a.up, x, w.Up, n, D, F)
 	e.SwiGLU(a.act, a.gate, a.up, n*F)
 	out := e.Alloc(n * D) // [n, D]
 	e.MatMul(out, a.act, w.Down, n, F, D)
+	m.adapt(out, a.act, w.Down, n, F, D)
 	return out
 }
 

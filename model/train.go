@@ -43,7 +43,8 @@ type TrainEngine interface {
 	// RMSNormBackward: dx[r] = ∂/∂x, dw += Σ_r ∂/∂w, for out = RMSNorm(x, w).
 	RMSNormBackward(dx, dw, dout, x, w Tensor, rows, dim int, eps float32)
 	// MatMulBackward for out[n,m] = x[n,k]·w[m,k]ᵀ: dx = dout·w (skipped
-	// when dx is nil; accumulated when accX), dw += doutᵀ·x.
+	// when dx is nil; accumulated when accX), dw += doutᵀ·x (skipped when dw
+	// is nil: a frozen weight).
 	MatMulBackward(dx, dw, dout, x, w Tensor, n, k, m int, accX bool)
 	// RoPEBackward rotates the gradient dx [len(pos), heads, hd] back in place.
 	RoPEBackward(dx, cos, sin Tensor, pos []int32, heads, hd int)
@@ -71,6 +72,10 @@ type Batch struct {
 	// each token (attention stays inside a document). Both nil when unpacked.
 	Positions []int32
 	Docs      []int32
+	// Samples optionally lists the data set indices of the batch's samples
+	// (stages that cache per-sample values, such as DPO's reference
+	// log-probabilities, look them up by index).
+	Samples []int32
 }
 
 // Validate checks the batch's sizes and ids against c.

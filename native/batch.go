@@ -170,3 +170,88 @@ func (e *Epoch) Batch(i, b int) (model.Batch, error) {
 
 // padID is the padding id of the dataset's samples.
 func (d *Dataset) padID() int32 { return d.pad }
+
+// PairEpoch is one epoch of DPO pairs: the order of the pairs, each
+// micro-batch of b pairs laid out as 2b rows of T tokens, the b chosen rows
+// first, then the b rejected rows in the same order.
+type PairEpoch struct {
+	data  *Dataset
+	T     int
+	order []int32 // [pairs]
+}
+
+// NewPairEpoch lays out epoch number epoch of a DPO dataset (mode dpo,
+// max_seq_len T), shuffled like NewEpoch.
+func NewPairEpoch(d *Dataset, epoch int, shuffle bool, seed uint64, T int) (*PairEpoch, error) {
+	if T < 2 {
+		return nil, fmt.Errorf("native: rows of %d tokens are too short", T)
+	}
+	e := &PairEpoch{data: d, T: T, order: make([]int32, d.Len())}
+	for i := range e.order {
+		e.order[i] = int32(i)
+	}
+	if shuffle {
+		Shuffle(e.order, seed, uint64(epoch))
+	}
+	return e, nil
+}
+
+// Rows is the number of pairs.
+func (e *PairEpoch) Rows() int { return len(e.order) }
+
+// Iters is the number of micro-batches of b pairs.
+func (e *PairEpoch) Iters(b int) int { return (e.Rows() + b - 1) / b }
+
+// PadShare is the share of padding among the rows' tokens.
+func (e *PairEpoch) PadShare() float64 {
+	if e.Rows() == 0 {
+		return 0
+	}
+	var pad int64
+	for i := range e.Rows() {
+		pad += int64(2*e.T - e.data.DocLen(i))
+	}
+	// the chosen side is stored padded: count its real tokens as the data's
+	return float64(pad) / float64(2*e.T*e.Rows())
+}
+
+// Batch builds micro-batch i of b pairs: rows [chosen…, rejected…], each
+// right-padded to T with labels (the ids) on the assistant spans only;
+// Samples holds the pairs' indices.
+func (e *PairEpoch) Batch(i, b int) (model.Batch, error) {
+	lo := i * b
+	hi := min(lo+b, e.Rows())
+	if i < 0 || lo >= hi {
+		return model.Batch{}, fmt.Errorf("native: micro-batch %d of %d pairs is past the epoch's %d pairs", i, b, e.Rows())
+	}
+	P, T := hi-lo, e.T
+	bt := model.Batch{B: 2 * P, T: T,
+		Input:   make([]int32, 2*P*T), // [2P, T]
+		Labels:  make([]int32, 2*P*T), // [2P, T]
+		Samples: make([]int32, P),
+	}
+	pad := e.data.padID()
+	for k := range P {
+		s := e.order[lo+k]
+		bt.Samples[k] = s
+		doc, err := e.data.Doc(int(s))
+		if err != nil {
+			return model.Batch{}, err
+		}
+		c, r := SplitPair(doc, T)
+		for side, d := range []Doc{c, r} {
+			row := side*P + k
+			in, lab := bt.Input[row*T:(row+1)*T], bt.Labels[row*T:(row+1)*T]
+			for t := range T {
+				in[t], lab[t] = pad, model.IgnoreIndex
+			}
+			for t, id := range d.Tokens[:min(len(d.Tokens), T)] {
+				in[t] = id
+				if d.Labelled(t) {
+					lab[t] = id
+				}
+			}
+		}
+	}
+	return bt, nil
+}

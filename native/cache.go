@@ -311,7 +311,7 @@ func readCache(f *os.File, path string, key CacheKey) (*Dataset, error) {
 	for i := range n {
 		off := int64(binary.LittleEndian.Uint64(ibuf[12*i:]))
 		ln := int32(binary.LittleEndian.Uint32(ibuf[12*i+8:]))
-		if off != next || ln < 0 || int(ln) > key.MaxSeqLen {
+		if off != next || ln < 0 || int(ln) > maxDocLen(key.Mode, key.MaxSeqLen) {
 			return nil, bad("index entry %d is inconsistent", i)
 		}
 		sz := int64(ln) * int64(meta.Width)
@@ -378,7 +378,7 @@ func BuildCache(ctx context.Context, dataPath, cachePath string, p *Processor, k
 	if p.cfg.Vocab > 1<<16 {
 		width = 4
 	}
-	meta := cacheMeta{Key: key, Width: width, HasMask: p.cfg.Mode == SFT}
+	meta := cacheMeta{Key: key, Width: width, HasMask: p.cfg.Mode != Pretrain}
 	idx, err := tokenizeStream(ctx, in, dataPath, out, p, &meta, opt)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,19 @@ const (
 	Pretrain Mode = "pretrain"
 	// SFT reads {"conversations": [...]} lines: only assistant replies carry labels.
 	SFT Mode = "sft"
+	// DPO reads {"chosen": [...], "rejected": [...]} lines: two
+	// conversations, each rendered and labelled as in SFT. A sample holds
+	// the chosen side padded to MaxSeqLen, then the rejected side.
+	DPOData Mode = "dpo"
 )
+
+// maxDocLen is the longest sample of mode m for rows of maxSeqLen tokens.
+func maxDocLen(m Mode, maxSeqLen int) int {
+	if m == DPOData {
+		return 2 * maxSeqLen
+	}
+	return maxSeqLen
+}
 
 // Tokenizer is what the data pipeline needs from a tokenizer. Its methods
 // must be safe for concurrent use: lines are tokenized on all cores.
@@ -45,8 +57,8 @@ type DataConfig struct {
 
 // Validate checks the configuration.
 func (dc DataConfig) Validate() error {
-	if dc.Mode != Pretrain && dc.Mode != SFT {
-		return fmt.Errorf("native: unknown data mode %q (pretrain or sft)", dc.Mode)
+	if dc.Mode != Pretrain && dc.Mode != SFT && dc.Mode != DPOData {
+		return fmt.Errorf("native: unknown data mode %q (pretrain, sft or dpo)", dc.Mode)
 	}
 	if dc.MaxSeqLen < 3 {
 		return fmt.Errorf("native: max_seq_len must be at least 3, got %d", dc.MaxSeqLen)
@@ -92,7 +104,7 @@ func NewProcessor(cfg DataConfig, tok Tokenizer) (*Processor, error) {
 		return nil, errors.New("native: no tokenizer")
 	}
 	p := &Processor{cfg: cfg, tok: tok}
-	if cfg.Mode == SFT {
+	if cfg.Mode != Pretrain {
 		p.start = tok.Encode("<|im_start|>assistant\n")
 		p.end = tok.Encode("<|im_end|>\n")
 		if len(p.start) == 0 || len(p.end) == 0 {
@@ -114,6 +126,8 @@ func (p *Processor) Process(data []byte, line int) (Doc, error) {
 	switch p.cfg.Mode {
 	case Pretrain:
 		d, err = p.pretrain(data)
+	case DPOData:
+		d, err = p.dpo(data, line)
 	default:
 		d, err = p.sft(data, line)
 	}
@@ -147,6 +161,51 @@ func (p *Processor) pretrain(data []byte) (Doc, error) {
 	return Doc{Tokens: toks}, nil
 }
 
+// dpo makes a preference pair: the chosen conversation padded to
+// MaxSeqLen (padding unlabelled), then the rejected one.
+func (p *Processor) dpo(data []byte, line int) (Doc, error) {
+	var v struct {
+		Chosen   []json.RawMessage `json:"chosen"`
+		Rejected []json.RawMessage `json:"rejected"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return Doc{}, fmt.Errorf("%w: %v", errMalformed, err)
+	}
+	if len(v.Chosen) == 0 || len(v.Rejected) == 0 {
+		return Doc{}, fmt.Errorf("%w: needs non-empty \"chosen\" and \"rejected\" message lists", errMalformed)
+	}
+	c, err := p.conversation(v.Chosen, line, "chosen")
+	if err != nil {
+		return Doc{}, err
+	}
+	r, err := p.conversation(v.Rejected, line, "rejected")
+	if err != nil {
+		return Doc{}, err
+	}
+	L := p.cfg.MaxSeqLen
+	d := Doc{Tokens: make([]int32, L, L+len(r.Tokens)), Mask: make([]bool, L, L+len(r.Tokens))}
+	for i := range L {
+		d.Tokens[i] = p.cfg.PAD
+	}
+	copy(d.Tokens, c.Tokens)
+	copy(d.Mask, c.Mask)
+	d.Tokens = append(d.Tokens, r.Tokens...)
+	d.Mask = append(d.Mask, r.Mask...)
+	return d, nil
+}
+
+// SplitPair returns the chosen and rejected sides of a DPO sample (the
+// chosen side keeps its padding to maxSeqLen).
+func SplitPair(d Doc, maxSeqLen int) (chosen, rejected Doc) {
+	n := min(maxSeqLen, len(d.Tokens))
+	chosen = Doc{Tokens: d.Tokens[:n]}
+	rejected = Doc{Tokens: d.Tokens[n:]}
+	if d.Mask != nil {
+		chosen.Mask, rejected.Mask = d.Mask[:n], d.Mask[n:]
+	}
+	return chosen, rejected
+}
+
 func (p *Processor) sft(data []byte, line int) (Doc, error) {
 	var v struct {
 		Conversations []json.RawMessage `json:"conversations"`
@@ -154,25 +213,29 @@ func (p *Processor) sft(data []byte, line int) (Doc, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return Doc{}, fmt.Errorf("%w: %v", errMalformed, err)
 	}
-	msgs := v.Conversations
+	return p.conversation(v.Conversations, line, "conversations")
+}
+
+// conversation renders and labels one message list (field names it in errors).
+func (p *Processor) conversation(msgs []json.RawMessage, line int, field string) (Doc, error) {
 	if len(msgs) == 0 {
-		return Doc{}, fmt.Errorf("%w: no \"conversations\" messages", errMalformed)
+		return Doc{}, fmt.Errorf("%w: no \"%s\" messages", errMalformed, field)
 	}
 	var firstRole string
 	var tools []json.RawMessage
 	for i, raw := range msgs {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-			return Doc{}, fmt.Errorf("%w: conversations[%d] is not an object", errMalformed, i)
+			return Doc{}, fmt.Errorf("%w: %s[%d] is not an object", errMalformed, field, i)
 		}
 		var role string
 		if err := json.Unmarshal(m["role"], &role); err != nil {
-			return Doc{}, fmt.Errorf("%w: conversations[%d] has no \"role\" string", errMalformed, i)
+			return Doc{}, fmt.Errorf("%w: %s[%d] has no \"role\" string", errMalformed, field, i)
 		}
 		if c, ok := m["content"]; ok {
 			var s *string
 			if err := json.Unmarshal(c, &s); err != nil {
-				return Doc{}, fmt.Errorf("%w: conversations[%d].content is not a string", errMalformed, i)
+				return Doc{}, fmt.Errorf("%w: %s[%d].content is not a string", errMalformed, field, i)
 			}
 		}
 		if i == 0 {
@@ -180,7 +243,7 @@ func (p *Processor) sft(data []byte, line int) (Doc, error) {
 			if role == "system" {
 				var err error
 				if tools, err = parseTools(m["functions"]); err != nil {
-					return Doc{}, fmt.Errorf("%w: conversations[0].functions: %v", errMalformed, err)
+					return Doc{}, fmt.Errorf("%w: %s[0].functions: %v", errMalformed, field, err)
 				}
 			}
 		}

@@ -51,3 +51,25 @@ func ExampleSchedule() {
 	// lr(5) = 0.000275
 	// lr(10) = 5e-05
 }
+
+// A DPO micro-step at the reference weights: both log-probability margins
+// are equal, so the loss is log 2.
+func ExampleDPO() {
+	cfg, _ := model.Preset("tiny")
+	host := model.InitWeights(cfg, 1)
+	policy, _ := model.New(cfg, cpu.New(1), host)
+	ref, _ := model.New(cfg, cpu.New(1), host)
+	tr, _ := native.NewTrainer(policy, native.DefaultOptim())
+	tr.Objective = &native.DPO{Beta: 0.15, Ref: ref}
+	ign := int32(model.IgnoreIndex)
+	b := model.Batch{B: 2, T: 5, // one pair: the chosen row, then the rejected row
+		Input:  []int32{1, 50, 60, 70, 2, 1, 50, 61, 61, 2},
+		Labels: []int32{ign, ign, 60, 70, 2, ign, ign, 61, 61, 2}}
+	r, err := tr.MicroStep(b, 1e-3)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("loss %.4f\n", r.Loss)
+	// Output: loss 0.6931
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/checkpoint"
@@ -18,7 +19,14 @@ const resumeVersion = 1
 const (
 	resumeStateKey  = "minimind.resume"
 	resumeConfigKey = "minimind.config"
+	resumeLoRAKey   = "minimind.lora" // {"rank", "alpha"} when adapters train
 )
+
+// loraMeta records the adapters' settings in a resume file.
+type loraMeta struct {
+	Rank  int     `json:"rank"`
+	Alpha float64 `json:"alpha"`
+}
 
 // Prefixes of the optimizer tensors in a resume file.
 const (
@@ -102,15 +110,27 @@ func (t *Trainer) saveResume(path string, state ResumeState, wrap func(io.Writer
 		return fmt.Errorf("native: resume config: %w", err)
 	}
 	var ts []safetensors.Tensor
+	// The model's weights (for LoRA the frozen base, so a resume needs no
+	// other file), then the adapters, then the AdamW moments of what trains.
+	for _, p := range t.Model.Config.Params(t.Model.W) {
+		ts = append(ts, safetensors.Tensor{Name: p.Name, DType: safetensors.F32, Shape: p.Shape, Data: t.eng.Read(*p.Ptr)})
+	}
 	add := func(prefix string, list []model.Tensor) {
 		for i, x := range list {
 			ts = append(ts, safetensors.Tensor{Name: prefix + t.names[i], DType: safetensors.F32, Shape: t.shapes[i], Data: t.eng.Read(x)})
 		}
 	}
-	add("", t.weights)
+	meta := map[string]string{"format": "pt", resumeStateKey: string(sj), resumeConfigKey: string(cj)}
+	if l := t.lora; l != nil {
+		add("", t.weights)
+		lj, err := json.Marshal(loraMeta{Rank: l.Rank, Alpha: l.Alpha})
+		if err != nil {
+			return fmt.Errorf("native: resume: %w", err)
+		}
+		meta[resumeLoRAKey] = string(lj)
+	}
 	add(expAvgPrefix, t.m)
 	add(expAvgSqPrefix, t.v)
-	meta := map[string]string{"format": "pt", resumeStateKey: string(sj), resumeConfigKey: string(cj)}
 	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
 		if wrap != nil {
 			w = wrap(w)
@@ -124,7 +144,13 @@ type Resume struct {
 	Config  model.Config
 	Weights *model.Weights // host weights
 	State   ResumeState
-	m, v    map[string][]float32
+	// LoRA holds the adapters (MiniMind names) when the run trained
+	// adapters; LoRARank and LoRAAlpha their settings.
+	LoRA       map[string][]float32
+	LoRAShapes map[string][]int
+	LoRARank   int
+	LoRAAlpha  float64
+	m, v       map[string][]float32
 }
 
 // LoadResume reads a resume checkpoint written by SaveResume.
@@ -147,27 +173,42 @@ func LoadResume(path string) (*Resume, error) {
 	}
 	r.Weights = &model.Weights{}
 	for _, p := range r.Config.Params(r.Weights) {
-		read := func(name string) ([]float32, error) {
-			d, err := f.Float32(name)
-			if err != nil {
-				return nil, fmt.Errorf("native: resume %s: tensor %s: %w", path, name, err)
-			}
-			if len(d) != p.Size() {
-				return nil, fmt.Errorf("native: resume %s: tensor %s has %d values, want %d", path, name, len(d), p.Size())
-			}
-			return d, nil
-		}
-		w, err := read(p.Name)
+		d, err := f.Float32(p.Name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("native: resume %s: tensor %s: %w", path, p.Name, err)
 		}
-		*p.Ptr = &model.Host{Data: w}
-		if r.m[p.Name], err = read(expAvgPrefix + p.Name); err != nil {
-			return nil, err
+		if len(d) != p.Size() {
+			return nil, fmt.Errorf("native: resume %s: tensor %s has %d values, want %d", path, p.Name, len(d), p.Size())
 		}
-		if r.v[p.Name], err = read(expAvgSqPrefix + p.Name); err != nil {
-			return nil, err
+		*p.Ptr = &model.Host{Data: d}
+	}
+	if lj, ok := md[resumeLoRAKey]; ok {
+		var lm loraMeta
+		if err := json.Unmarshal([]byte(lj), &lm); err != nil {
+			return nil, fmt.Errorf("native: resume %s: LoRA settings: %w", path, err)
 		}
+		r.LoRARank, r.LoRAAlpha = lm.Rank, lm.Alpha
+		r.LoRA, r.LoRAShapes = map[string][]float32{}, map[string][]int{}
+	}
+	for _, ti := range f.Tensors() {
+		var dst map[string][]float32
+		name := ti.Name
+		switch {
+		case strings.HasPrefix(name, expAvgPrefix):
+			dst, name = r.m, strings.TrimPrefix(name, expAvgPrefix)
+		case strings.HasPrefix(name, expAvgSqPrefix):
+			dst, name = r.v, strings.TrimPrefix(name, expAvgSqPrefix)
+		case r.LoRA != nil && strings.Contains(name, ".lora."):
+			dst = r.LoRA
+			r.LoRAShapes[name] = ti.Shape
+		default:
+			continue
+		}
+		d, err := f.Float32(ti.Name)
+		if err != nil {
+			return nil, fmt.Errorf("native: resume %s: tensor %s: %w", path, ti.Name, err)
+		}
+		dst[name] = d
 	}
 	return r, nil
 }

@@ -105,6 +105,22 @@ type metric struct {
 // NaN or infinite loss stops the run with an error wrapping
 // model.ErrNonFinite, without saving, so the last good checkpoint remains.
 func Run(ctx context.Context, tr *Trainer, data *Dataset, cfg RunConfig) (*RunResult, error) {
+	eopt := EpochOptions{Shuffle: cfg.Shuffle, Seed: cfg.Seed, Packing: cfg.Packing, T: cfg.MaxSeqLen}
+	layout := func(e int) (batcher, error) { return NewEpoch(data, e, eopt) }
+	return runLoop(ctx, tr, data, layout, cfg)
+}
+
+// batcher is one epoch's micro-batches (Epoch, or a stage's own layout).
+type batcher interface {
+	Rows() int
+	Iters(b int) int
+	Batch(i, b int) (model.Batch, error)
+	PadShare() float64
+}
+
+// runLoop is Run over epochs laid out by layout; data (may be nil) is only
+// used for the packing report.
+func runLoop(ctx context.Context, tr *Trainer, data *Dataset, layout func(e int) (batcher, error), cfg RunConfig) (*RunResult, error) {
 	if cfg.Epochs < 1 || cfg.BatchSize < 1 || cfg.MaxSeqLen < 2 {
 		return nil, fmt.Errorf("native: epochs (%d), batch_size (%d) and max_seq_len (%d) must be positive", cfg.Epochs, cfg.BatchSize, cfg.MaxSeqLen)
 	}
@@ -116,13 +132,12 @@ func Run(ctx context.Context, tr *Trainer, data *Dataset, cfg RunConfig) (*RunRe
 			cfg.Log(fmt.Sprintf(format, args...))
 		}
 	}
-	eopt := EpochOptions{Shuffle: cfg.Shuffle, Seed: cfg.Seed, Packing: cfg.Packing, T: cfg.MaxSeqLen}
 	// Lay out every epoch up front: with packing the number of rows can
 	// differ between epochs, and the schedule needs the total.
-	epochs := make([]*Epoch, cfg.Epochs)
+	epochs := make([]batcher, cfg.Epochs)
 	starts := make([]int, cfg.Epochs+1) // global micro-step index of each epoch's start
 	for e := range epochs {
-		ep, err := NewEpoch(data, e, eopt)
+		ep, err := layout(e)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +146,7 @@ func Run(ctx context.Context, tr *Trainer, data *Dataset, cfg RunConfig) (*RunRe
 	}
 	sched := Schedule{LR: cfg.LR, Total: starts[cfg.Epochs], Warmup: cfg.Warmup}
 	res := &RunResult{PadShare: epochs[0].PadShare()}
-	if cfg.Packing {
+	if cfg.Packing && data != nil {
 		unpacked, err := NewEpoch(data, 0, EpochOptions{T: cfg.MaxSeqLen})
 		if err != nil {
 			return nil, err
@@ -139,7 +154,7 @@ func Run(ctx context.Context, tr *Trainer, data *Dataset, cfg RunConfig) (*RunRe
 		logf("data: packing %d samples into %d rows: padding %.1f%% of row tokens instead of %.1f%%",
 			data.Len(), epochs[0].Rows(), 100*epochs[0].PadShare(), 100*unpacked.PadShare())
 	} else {
-		logf("data: %d samples, padding %.1f%% of row tokens", data.Len(), 100*epochs[0].PadShare())
+		logf("data: %d rows, padding %.1f%% of row tokens", epochs[0].Rows(), 100*epochs[0].PadShare())
 	}
 
 	state := ResumeState{Mode: cfg.Mode, Seed: cfg.Seed, Shuffle: cfg.Shuffle, Packing: cfg.Packing,
@@ -378,6 +393,9 @@ func lastOr(xs []float64) float64 {
 // saveWeights writes the Hugging Face folder: config.json, model.safetensors
 // and copies of cfg.CopyFiles, each file atomically.
 func saveWeights(tr *Trainer, cfg RunConfig) error {
+	if l := tr.lora; l != nil {
+		return checkpoint.SaveAdapters(AdapterBase(cfg.OutDir), tr.Adapters())
+	}
 	dt := cfg.SaveDType
 	if dt == "" {
 		dt = "F32"
@@ -395,4 +413,10 @@ func saveWeights(tr *Trainer, cfg RunConfig) error {
 		}
 	}
 	return nil
+}
+
+// AdapterBase is where a LoRA run writes its adapters in outDir:
+// outDir/<name of outDir> + ".safetensors", ".pth" and "_peft".
+func AdapterBase(outDir string) string {
+	return filepath.Join(outDir, filepath.Base(outDir))
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
 )
 
 // OptimConfig holds the optimizer settings: AdamW with PyTorch semantics,
@@ -64,8 +65,13 @@ type Trainer struct {
 	Model *model.Model
 	Optim OptimConfig
 
+	// Objective is the stage's loss (nil: MiniMind's cross-entropy).
+	Objective Objective
+
 	eng     model.TrainEngine
-	weights []model.Tensor // the model's parameters, canonical order
+	lora    *model.LoRA    // non-nil: only the adapters train
+	scratch *model.Weights // frozen base's gradients (LoRA): computed, never used
+	weights []model.Tensor // the trained parameters, canonical order
 	grads   []model.Tensor // [same shapes] accumulated gradients
 	m, v    []model.Tensor // [same shapes] AdamW moments
 	sizes   []int
@@ -89,16 +95,72 @@ func NewTrainer(m *model.Model, o OptimConfig) (*Trainer, error) {
 	g := m.NewGrads()
 	gp := m.Config.Params(g)
 	for i, p := range m.Config.Params(m.W) {
-		t.weights = append(t.weights, *p.Ptr)
-		t.grads = append(t.grads, *gp[i].Ptr)
-		t.m = append(t.m, eng.Alloc(p.Size()))
-		t.v = append(t.v, eng.Alloc(p.Size()))
-		t.sizes = append(t.sizes, p.Size())
-		t.names = append(t.names, p.Name)
-		t.shapes = append(t.shapes, p.Shape)
+		t.add(p.Name, p.Shape, *p.Ptr, *gp[i].Ptr)
 	}
 	return t, nil
 }
+
+// NewLoRATrainer prepares a trainer of m's LoRA adapters only (the base
+// weights stay frozen; AdamW, weight decay and clipping see the adapters
+// alone, as MiniMind's train_lora).
+func NewLoRATrainer(m *model.Model, o OptimConfig) (*Trainer, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	eng, ok := m.Engine.(model.TrainEngine)
+	if !ok {
+		return nil, fmt.Errorf("native: the %s engine cannot train", m.Engine.Name())
+	}
+	if m.LoRA == nil {
+		return nil, errors.New("native: the model has no LoRA adapters")
+	}
+	// The frozen base needs no weight gradients: the linear layers' and the
+	// embedding's are skipped (nil); the norms' small ones are computed into
+	// scratch and never used.
+	scratch := &model.Weights{}
+	for _, p := range m.Config.Params(scratch) {
+		if len(p.Shape) == 1 {
+			*p.Ptr = eng.Alloc(p.Size())
+		}
+	}
+	t := &Trainer{Model: m, Optim: o, eng: eng, lora: m.LoRA, scratch: scratch}
+	m.LoRA.EnableGrads(eng)
+	for _, p := range m.LoRA.Params() {
+		t.add(p.Name, p.Shape, p.W, p.G)
+	}
+	return t, nil
+}
+
+// add registers one trained parameter with zeroed AdamW moments.
+func (t *Trainer) add(name string, shape []int, w, g model.Tensor) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	t.weights = append(t.weights, w)
+	t.grads = append(t.grads, g)
+	t.m = append(t.m, t.eng.Alloc(n))
+	t.v = append(t.v, t.eng.Alloc(n))
+	t.sizes = append(t.sizes, n)
+	t.names = append(t.names, name)
+	t.shapes = append(t.shapes, shape)
+}
+
+// Adapters copies the trained adapters to the host (nil for full training).
+func (t *Trainer) Adapters() *checkpoint.Adapters {
+	l := t.lora
+	if l == nil {
+		return nil
+	}
+	a := &checkpoint.Adapters{Rank: l.Rank, Alpha: l.Alpha, Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
+	for _, p := range l.Params() {
+		a.Tensors[p.Name], a.Shapes[p.Name] = t.eng.Read(p.W), p.Shape
+	}
+	return a
+}
+
+// LoRA returns the adapters being trained (nil for full training).
+func (t *Trainer) LoRA() *model.LoRA { return t.lora }
 
 // Steps is the number of optimizer steps taken.
 func (t *Trainer) Steps() int { return t.steps }
@@ -122,7 +184,14 @@ type MicroResult struct {
 // gradient norm that is NaN or infinite returns an error wrapping
 // model.ErrNonFinite and leaves the weights untouched.
 func (t *Trainer) MicroStep(b model.Batch, lr float64) (MicroResult, error) {
-	info, err := t.Model.LossAndGrad(b, t.gradWeights(), float32(1/float64(t.Optim.Accum)))
+	scale := float32(1 / float64(t.Optim.Accum))
+	var info model.LossInfo
+	var err error
+	if t.Objective != nil {
+		info, err = t.Objective.LossAndGrad(t.Model, b, t.gradWeights(), scale)
+	} else {
+		info, err = t.Model.LossAndGrad(b, t.gradWeights(), scale)
+	}
 	if err != nil {
 		return MicroResult{}, err
 	}
@@ -138,8 +207,12 @@ func (t *Trainer) MicroStep(b model.Batch, lr float64) (MicroResult, error) {
 	return r, err
 }
 
-// gradWeights views the gradient tensors as a model.Weights.
+// gradWeights views the gradient tensors as a model.Weights (for LoRA, the
+// frozen base's scratch gradients).
 func (t *Trainer) gradWeights() *model.Weights {
+	if t.scratch != nil {
+		return t.scratch
+	}
 	g := &model.Weights{}
 	for i, p := range t.Model.Config.Params(g) {
 		*p.Ptr = t.grads[i]
@@ -188,16 +261,31 @@ func (t *Trainer) ZeroGrads() {
 	for i, g := range t.grads {
 		t.eng.Zero(g, t.sizes[i])
 	}
+	if t.scratch != nil {
+		for _, p := range t.Model.Config.Params(t.scratch) {
+			if *p.Ptr != nil {
+				t.eng.Zero(*p.Ptr, p.Size())
+			}
+		}
+	}
 	t.pending = 0
 }
 
-// HostWeights copies the model's weights to host memory.
+// HostWeights copies the model's weights (the base, for LoRA) to host memory.
 func (t *Trainer) HostWeights() *model.Weights {
 	w := &model.Weights{}
+	src := t.Model.Config.Params(t.Model.W)
 	for i, p := range t.Model.Config.Params(w) {
-		*p.Ptr = &model.Host{Data: t.eng.Read(t.weights[i])}
+		*p.Ptr = &model.Host{Data: t.eng.Read(*src[i].Ptr)}
 	}
 	return w
+}
+
+// Objective is a training stage's loss: it runs forward and backward on
+// one micro-batch, adding scale·∂loss/∂w into g (and into the LoRA
+// adapters' gradients when they train), and returns the unscaled loss.
+type Objective interface {
+	LossAndGrad(m *model.Model, b model.Batch, g *model.Weights, scale float32) (model.LossInfo, error)
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

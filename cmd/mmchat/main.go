@@ -47,6 +47,7 @@ type flags struct {
 	greedy, ids, verbose      bool
 	history, think            bool
 	engine                    string
+	lora                      string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, interactive bool) error {
@@ -68,6 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&f.verbose, "verbose", false, "print the model source and speed")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.StringVar(&f.engine, "engine", "cpu", "compute engine: cpu or webgpu")
+	fs.StringVar(&f.lora, "lora", "", "apply LoRA adapters without merging (a LoRA run's folder, .safetensors/.pth, or a PEFT folder)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +88,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	bot, source, err := zoo.LoadBot(f.model, e)
 	if err != nil {
 		return err
+	}
+	if f.lora != "" {
+		n, err := bot.ApplyLoRA(f.lora)
+		if err != nil {
+			return err
+		}
+		source += fmt.Sprintf(" + LoRA %s (%d layers)", f.lora, n)
 	}
 	if interactive || f.verbose {
 		fmt.Fprintf(stderr, "MiniMind %s (%.1fM parameters) from %s — /clear resets, /quit ends.\n",
@@ -160,6 +169,15 @@ func runIDs(ctx context.Context, f flags, e model.Engine, sample model.SampleOpt
 	m, err := model.New(cfg, e, w)
 	if err != nil {
 		return err
+	}
+	if f.lora != "" {
+		a, err := checkpoint.LoadAdapters(f.lora)
+		if err != nil {
+			return err
+		}
+		if _, err := model.LoadLoRA(m, a.Tensors, a.Shapes, model.LoRAOptions{Alpha: a.Alpha}); err != nil {
+			return fmt.Errorf("--lora %s: %w", f.lora, err)
+		}
 	}
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)

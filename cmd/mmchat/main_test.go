@@ -72,3 +72,65 @@ func TestMissingModel(t *testing.T) {
 		t.Errorf("missing model: err = %v", err)
 	}
 }
+
+// TestLoRAFlag applies adapters with --lora and checks that the greedy
+// continuations equal those of the merged model and differ from the base's.
+func TestLoRAFlag(t *testing.T) {
+	dir := modelFolder(t)
+	cfg, base, err := checkpoint.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &checkpoint.Adapters{Rank: 4, Alpha: 8, Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
+	mods, _ := model.LoRAModules(cfg, []string{"q_proj", "down_proj"})
+	for i, m := range mods {
+		in, out := cfg.Hidden, cfg.Hidden
+		if strings.HasSuffix(m, "down_proj") {
+			in = cfg.FFN
+		}
+		A, B := make([]float32, 4*in), make([]float32, out*4)
+		for j := range A {
+			A[j] = float32((j*7+i)%11-5) * 0.05
+		}
+		for j := range B {
+			B[j] = float32((j*5+i)%9-4) * 0.1
+		}
+		a.Tensors[m+".lora.A.weight"], a.Shapes[m+".lora.A.weight"] = A, []int{4, in}
+		a.Tensors[m+".lora.B.weight"], a.Shapes[m+".lora.B.weight"] = B, []int{out, 4}
+	}
+	adapters := filepath.Join(t.TempDir(), "lora_test")
+	if err := checkpoint.SaveAdapters(adapters, a); err != nil {
+		t.Fatal(err)
+	}
+	merged, err := model.MergeLoRA(cfg, base, a.Tensors, 4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdir := t.TempDir()
+	if err := checkpoint.Save(mdir, cfg, merged, checkpoint.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		data, _ := os.ReadFile(filepath.Join(dir, f))
+		os.WriteFile(filepath.Join(mdir, f), data, 0o644)
+	}
+	reply := func(args ...string) string {
+		var out, errb bytes.Buffer
+		args = append(args, "--greedy", "--max-tokens", "8", "--ids")
+		if err := run(context.Background(), args, strings.NewReader("1 300 301 302\n1 20 21\n"), &out, &errb, false); err != nil {
+			t.Fatalf("%v (stderr %s)", err, errb.String())
+		}
+		return out.String()
+	}
+	withLoRA := reply("--model", dir, "--lora", adapters+".safetensors")
+	if got := reply("--model", mdir); got != withLoRA {
+		t.Errorf("merged model replies %q, base + --lora %q", got, withLoRA)
+	}
+	if got := reply("--model", dir, "--lora", adapters+"_peft"); got != withLoRA {
+		t.Errorf("PEFT folder replies %q, safetensors %q", got, withLoRA)
+	}
+	t.Logf("base %q, with adapters %q", reply("--model", dir), withLoRA)
+	if reply("--model", dir) == withLoRA {
+		t.Error("the adapters do not change the replies")
+	}
+}

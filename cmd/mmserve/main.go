@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	execFile := fl.String("wasm-exec", "", "the wasm_exec.js of the toolchain that built --wasm (default: from `go env GOROOT`)")
 	webgpu := fl.String("webgpu", "auto", "compile the WebGPU engine into the runtime: auto (when it builds for js/wasm), on or off")
 	apiFl := addAPIFlags(fl)
+	lora := fl.String("lora", "", "LoRA adapters to apply to the default model (folded into the served weights in memory)")
 	fl.Usage = func() {
 		fmt.Fprintln(logw, "usage: mmserve [--addr host:port] [--model DIR] [--wasm FILE --wasm-exec FILE]")
 		fl.PrintDefaults()
@@ -84,6 +85,14 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	opt.Model, opt.ModelName, err = defaultModel(*modelDir)
 	if err != nil {
 		return err
+	}
+	if *lora != "" && opt.Model != nil {
+		var cleanup func()
+		if opt.Model, cleanup, err = withLoRA(opt.Model, *lora); err != nil {
+			return err
+		}
+		defer cleanup()
+		opt.ModelName += " + LoRA " + filepath.Base(*lora)
 	}
 	if opt.Model == nil {
 		fmt.Fprintln(logw, "mmserve: no default model (no --model, nothing under ./out, none embedded): the page will ask for a model folder or URL")

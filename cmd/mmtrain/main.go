@@ -6,6 +6,10 @@
 //	mmtrain
 //	mmtrain pretrain --data_path pretrain_hq.jsonl --tokenizer model/ --save_dir out
 //	mmtrain sft --data_path sft_mini_512.jsonl --from_weight out/pretrain_512 --save_dir out
+//	mmtrain lora --data_path lora_identity.jsonl --from_weight full_sft --lora_name lora_identity --save_dir out
+//	mmtrain dpo --data_path dpo.jsonl --from_weight full_sft --ref_cache --save_dir out
+//	mmtrain merge-lora --from_weight out/full_sft_512 --lora out/lora_identity_512 --save_dir out
+//	mmtrain zero --stages pretrain,sft,dpo,lora
 //	mmtrain bench --preset minimind2-small --batch_size 4 --max_seq_len 256
 //
 // Weights are saved as a Hugging Face folder save_dir/{save_weight}_{hidden}[_moe]
@@ -48,6 +52,11 @@ Usage:
   mmtrain zero [flags]       the same, with its settings as flags
   mmtrain pretrain [flags]   pretraining on {"text": ...} jsonl
   mmtrain sft [flags]        full supervised fine-tuning on {"conversations": [...]} jsonl
+  mmtrain lora [flags]       LoRA adapters on a frozen model (SFT data); saves .safetensors, .pth and a PEFT folder
+  mmtrain dpo [flags]        direct preference optimisation on {"chosen": [...], "rejected": [...]} jsonl
+  mmtrain distill [flags]    white-box distillation from a teacher checkpoint (SFT data)
+  mmtrain reason [flags]     reasoning SFT: thinking-tag tokens weighted ×10
+  mmtrain merge-lora [flags] fold LoRA adapters into their base model
   mmtrain bench [flags]      training speed on synthetic batches
 
 Run "mmtrain <stage> -h" for the flags of a stage.
@@ -60,8 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "zero":
 		return zero(ctx, args[1:], stdout, stderr)
-	case "pretrain", "sft":
+	case "pretrain", "sft", "lora", "dpo", "distill", "reason":
 		return train(ctx, args[0], args[1:], stdout, stderr)
+	case "merge-lora":
+		return mergeLoRA(args[1:], stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

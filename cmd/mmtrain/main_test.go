@@ -35,7 +35,10 @@ func TestUsage(t *testing.T) {
 		want string
 	}{
 		{"zero bad flag", []string{"zero", "--no_such_flag"}, "no_such_flag"},
-		{"unknown stage", []string{"dpo"}, "unknown stage"},
+		{"zero bad stage", []string{"zero", "--stages", "pretrain,sft,ppo"}, "ppo"},
+		{"zero sft alone", []string{"zero", "--stages", "sft"}, "together"},
+		{"lora bad rank flag", []string{"lora", "--lora_rank", "x"}, "lora_rank"},
+		{"unknown stage", []string{"ppo"}, "unknown stage"},
 		{"bad flag", []string{"pretrain", "--no_such_flag"}, "no_such_flag"},
 		{"bad value", []string{"pretrain", "--use_moe", "2"}, "use_moe"},
 		{"bad dtype", []string{"sft", "--save_dtype", "bf16"}, "save_dtype"},
@@ -250,5 +253,86 @@ func TestZeroSmoke(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "Q: Who are you?") {
 		t.Errorf("no sample answers in\n%s", stdout.String())
+	}
+
+	t.Run("dpo and lora stages", func(t *testing.T) {
+		stdout.Reset()
+		stderr.Reset()
+		err := run(context.Background(), []string{"zero", "--out", out, "--preset", "tiny", "--stages", "dpo,lora", "--dpo_pairs", "6",
+			"--eval_items", "2", "--batch_size", "2", "--max_seq_len", "128", "--lora_epochs", "1"}, &stdout, &stderr)
+		if err != nil {
+			t.Fatalf("zero: %v\n%s", err, stderr.String())
+		}
+		data, err := os.ReadFile(filepath.Join(out, "zero_report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep zeroReport
+		if err := json.Unmarshal(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.DPO == nil || rep.DPO.Pairs != 6 || rep.DPO.Before.Total != 2 || rep.DPO.After.Total != 2 {
+			t.Errorf("DPO report %+v", rep.DPO)
+		}
+		if rep.LoRA == nil || rep.LoRA.HeldOut != len(personaHeldOut) || rep.LoRA.Params == 0 || len(rep.LoRA.SampleAfter) != len(personaHeldOut) {
+			t.Errorf("LoRA report %+v", rep.LoRA)
+		}
+		for _, f := range []string{"dpo_64/model.safetensors", "dpo_64_refcache.json", "lora_persona_64/lora_persona_64.safetensors",
+			"lora_persona_64/lora_persona_64.pth", "lora_persona_64/lora_persona_64_peft/adapter_config.json", "zero_data/dpo.jsonl"} {
+			if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}
+
+// TestPostTrainingCommands runs each post-training stage from the command
+// line on the weights of a tiny SFT run, then merges the LoRA adapters.
+func TestPostTrainingCommands(t *testing.T) {
+	tok := tokenizerDir(t)
+	dir := t.TempDir()
+	var sft, dpo strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&sft, `{"conversations":[{"role":"user","content":"问题%d"},{"role":"assistant","content":"<think>想一想</think>回答%d。"}]}`+"\n", i, i)
+		fmt.Fprintf(&dpo, `{"chosen":[{"role":"user","content":"问题%d"},{"role":"assistant","content":"回答%d。"}],"rejected":[{"role":"user","content":"问题%d"},{"role":"assistant","content":"回答回答回答。"}]}`+"\n", i, i, i)
+	}
+	sftPath, dpoPath := filepath.Join(dir, "sft.jsonl"), filepath.Join(dir, "dpo.jsonl")
+	os.WriteFile(sftPath, []byte(sft.String()), 0o644)
+	os.WriteFile(dpoPath, []byte(dpo.String()), 0o644)
+	base := []string{"--tokenizer", tok, "--batch_size", "2", "--max_seq_len", "48", "--save_dir", dir, "--threads", "2", "--epochs", "1"}
+	runOK := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), args, &out, &errb); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errb.String())
+		}
+		return out.String() + errb.String()
+	}
+	runOK(append([]string{"sft", "--data_path", sftPath, "--preset", "tiny", "--from_weight", "none"}, base...)...)
+	// A teacher: the same data into a MoE model, named as MiniMind's MoE teacher.
+	runOK(append([]string{"sft", "--data_path", sftPath, "--preset", "tiny-moe", "--from_weight", "none", "--save_weight", "teacher"}, base...)...)
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lora", "--data_path", sftPath, "--lora_name", "lora_x", "--lora_rank", "4", "--lora_targets", "q_proj,v_proj"}, "lora: rank 4 on q_proj,v_proj"},
+		{[]string{"dpo", "--data_path", dpoPath, "--ref_cache", "--beta", "0.1"}, "cached log-probabilities"},
+		{[]string{"distill", "--data_path", sftPath, "--from_teacher_weight", "teacher", "--teacher_use_moe", "1"}, "distill: teacher"},
+		{[]string{"reason", "--data_path", sftPath, "--from_weight", "full_sft", "--think_tags", "<think>,</think>"}, "reason: weight 10"},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			log := runOK(append(tc.args, base...)...)
+			if !strings.Contains(log, tc.want) {
+				t.Errorf("log lacks %q:\n%s", tc.want, log)
+			}
+		})
+	}
+	out := runOK("merge-lora", "--from_weight", filepath.Join(dir, "full_sft_64"), "--lora", filepath.Join(dir, "lora_x_64"), "--save_dir", dir)
+	if !strings.Contains(out, "merged 4 adapters (rank 4)") {
+		t.Errorf("merge output %q", out)
+	}
+	if _, _, err := checkpoint.Load(filepath.Join(dir, "merge_64")); err != nil {
+		t.Error(err)
 	}
 }

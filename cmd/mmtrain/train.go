@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/minimind-go/minimind/model"
-	"github.com/minimind-go/minimind/model/checkpoint"
 	"github.com/minimind-go/minimind/model/cpu"
 	"github.com/minimind-go/minimind/native"
-	"github.com/minimind-go/minimind/progress"
-	"github.com/minimind-go/minimind/tokenizer"
 )
 
 // stageDefaults are MiniMind's defaults for a training stage.
@@ -28,10 +22,27 @@ type stageDefaults struct {
 }
 
 func defaultsFor(stage string) stageDefaults {
-	if stage == "sft" {
+	switch stage {
+	case "sft":
 		// train_full_sft.py: sft_mini_512.jsonl, from the pretrained weights, 16 × 1, 2 epochs.
 		return stageDefaults{dataPath: "../dataset/sft_mini_512.jsonl", saveWeight: "full_sft", fromWeight: "pretrain",
 			epochs: 2, batch: 16, accum: 1, seqLen: 512, lr: 1e-5}
+	case "lora":
+		// train_lora.py: lora_medical.jsonl from full_sft, 10 epochs of 32 × 340, lr 1e-4.
+		return stageDefaults{dataPath: "../dataset/lora_medical.jsonl", saveWeight: "lora_medical", fromWeight: "full_sft",
+			epochs: 10, batch: 32, accum: 1, seqLen: 340, lr: 1e-4}
+	case "dpo":
+		// train_dpo.py: dpo.jsonl from full_sft, 1 epoch of 4 pairs × 1024, lr 4e-8.
+		return stageDefaults{dataPath: "../dataset/dpo.jsonl", saveWeight: "dpo", fromWeight: "full_sft",
+			epochs: 1, batch: 4, accum: 1, seqLen: 1024, lr: 4e-8}
+	case "distill":
+		// train_distillation.py: sft_t2t_mini.jsonl, student from full_sft, 6 epochs of 32 × 340, lr 5e-6.
+		return stageDefaults{dataPath: "../dataset/sft_t2t_mini.jsonl", saveWeight: "full_dist", fromWeight: "full_sft",
+			epochs: 6, batch: 32, accum: 1, seqLen: 340, lr: 5e-6}
+	case "reason":
+		// train_reason.py: r1_mix_1024.jsonl from dpo, 1 epoch of 8 × 720, lr 1e-6.
+		return stageDefaults{dataPath: "../dataset/r1_mix_1024.jsonl", saveWeight: "reason", fromWeight: "dpo",
+			epochs: 1, batch: 8, accum: 1, seqLen: 720, lr: 1e-6}
 	}
 	// train_pretrain.py: pretrain_hq.jsonl, lr 5e-4, 32 × 8, 340 tokens.
 	return stageDefaults{dataPath: "../dataset/pretrain_hq.jsonl", saveWeight: "pretrain", fromWeight: "none",
@@ -55,6 +66,19 @@ type trainFlags struct {
 	device                          string
 	saveDType                       string
 	set                             map[string]bool // flags given on the command line
+
+	// stage-specific
+	loraRank                  int
+	loraAlpha                 float64
+	loraTargets, fromLoRA     string
+	beta                      float64
+	refCache                  bool
+	teacher                   string
+	teacherHidden, teacherMoE int
+	alpha, temperature        float64
+	thinkWeight               float64
+	thinkTags                 string
+	normalizeWeights          bool
 }
 
 func parseTrainFlags(stage string, args []string, stderr io.Writer) (*trainFlags, error) {
@@ -75,16 +99,42 @@ func parseTrainFlags(stage string, args []string, stderr io.Writer) (*trainFlags
 	fs.StringVar(&f.fromWeight, "from_weight", d.fromWeight, `start weights: "none", a checkpoint folder or .pth file, or a save_weight name in save_dir`)
 	fs.IntVar(&f.fromResume, "from_resume", 0, "1: continue from the resume checkpoint in save_dir when there is one")
 	fs.StringVar(&f.saveDir, "save_dir", "../out", "output folder")
-	fs.StringVar(&f.saveWeight, "save_weight", d.saveWeight, "name prefix of the saved weights")
-	fs.IntVar(&f.saveInterval, "save_interval", 100, "save every N micro-steps (0: only at epoch ends)")
-	fs.IntVar(&f.logInterval, "log_interval", 100, "log every N micro-steps")
+	saveName, logEvery, saveEvery := "save_weight", 100, 100
+	if stage == "lora" {
+		saveName, logEvery, saveEvery = "lora_name", 10, 1000
+	}
+	fs.StringVar(&f.saveWeight, saveName, d.saveWeight, "name prefix of the saved weights")
+	fs.IntVar(&f.saveInterval, "save_interval", saveEvery, "save every N micro-steps (0: only at epoch ends)")
+	fs.IntVar(&f.logInterval, "log_interval", logEvery, "log every N micro-steps")
+	switch stage {
+	case "lora":
+		fs.IntVar(&f.loraRank, "lora_rank", 16, "adapter rank r (MiniMind: 16)")
+		fs.Float64Var(&f.loraAlpha, "lora_alpha", 0, "scale adapters by lora_alpha/lora_rank (0: unscaled, as MiniMind)")
+		fs.StringVar(&f.loraTargets, "lora_targets", "", "adapted projections, e.g. q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj (default: MiniMind's square layers)")
+		fs.StringVar(&f.fromLoRA, "from_lora", "", "start from these adapters (.safetensors/.pth with MiniMind names, or a PEFT folder)")
+	case "dpo":
+		fs.Float64Var(&f.beta, "beta", 0.15, "DPO β")
+		fs.BoolVar(&f.refCache, "ref_cache", false, "compute the reference log-probabilities once and cache them (one model per step instead of two)")
+	case "distill":
+		fs.StringVar(&f.teacher, "from_teacher_weight", "full_sft", "teacher checkpoint: a path, or a save_weight name in save_dir")
+		fs.IntVar(&f.teacherHidden, "teacher_hidden_size", 0, "the teacher's hidden size, to find a save_weight name (0: the student's)")
+		fs.IntVar(&f.teacherMoE, "teacher_use_moe", 1, "1: the teacher's name has _moe (MiniMind's MoE teacher)")
+		fs.Float64Var(&f.alpha, "alpha", 0.5, "weight of the cross-entropy (1−alpha on the distillation KL)")
+		fs.Float64Var(&f.temperature, "temperature", 1.5, "distillation temperature T")
+	case "reason":
+		fs.Float64Var(&f.thinkWeight, "think_weight", 10, "loss weight of the thinking-tag tokens (MiniMind: 10)")
+		fs.StringVar(&f.thinkTags, "think_tags", "<think>,</think>,<answer>,</answer>", "comma-separated tags whose token ids get think_weight")
+		fs.BoolVar(&f.normalizeWeights, "normalize_weights", false, "divide by the weights' sum instead of the token count (MiniMind divides by the count)")
+	}
 	fs.StringVar(&f.preset, "preset", "", "architecture preset (overrides the default minimind2-small shape): "+strings.Join(model.PresetNames(), ", "))
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer folder (default: the --from_weight folder, else ../model)")
 	fs.StringVar(&f.cacheDir, "cache_dir", "", "token cache folder (default: save_dir/cache)")
 	fs.BoolVar(&f.shuffle, "shuffle", true, "shuffle samples every epoch (seeded by seed and epoch)")
-	fs.BoolVar(&f.packing, "packing", false, "pack several samples per row (attention stays within a sample)")
+	if stage == "pretrain" || stage == "sft" || stage == "lora" {
+		fs.BoolVar(&f.packing, "packing", false, "pack several samples per row (attention stays within a sample)")
+	}
 	fs.BoolVar(&f.strict, "strict", false, "stop at the first malformed jsonl line instead of skipping it")
-	if stage == "sft" {
+	if stage == "sft" || stage == "lora" {
 		fs.BoolVar(&f.systemPrompts, "system_prompts", false, "prepend a random system prompt to 20% of samples (as MiniMind)")
 	}
 	fs.Uint64Var(&f.seed, "seed", 42, "seed of initial weights and data order")
@@ -162,53 +212,6 @@ func (f *trainFlags) architecture() (model.Config, error) {
 	return c, nil
 }
 
-// runName is MiniMind's checkpoint name: {save_weight}_{hidden}[_moe].
-func runName(prefix string, c model.Config) string {
-	s := fmt.Sprintf("%s_%d", prefix, c.Hidden)
-	if c.UseMoE {
-		s += "_moe"
-	}
-	return s
-}
-
-// findWeights resolves --from_weight: a path, or a save_weight name looked
-// up in save_dir as MiniMind does ({name}_{hidden}[_moe], a folder or a
-// .pth file), else as the only {name}_* checkpoint there.
-func findWeights(from, saveDir string, c model.Config) (string, error) {
-	if _, err := os.Stat(from); err == nil {
-		return from, nil
-	}
-	base := filepath.Join(saveDir, runName(from, c))
-	for _, p := range []string{base, base + ".pth"} {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	matches, _ := filepath.Glob(filepath.Join(saveDir, from+"_*"))
-	var found []string
-	for _, m := range matches {
-		st, err := os.Stat(m)
-		if err != nil {
-			continue
-		}
-		if (st.IsDir() && fileExists(filepath.Join(m, checkpoint.ConfigFile))) || strings.HasSuffix(m, ".pth") {
-			found = append(found, m)
-		}
-	}
-	if len(found) == 1 {
-		return found[0], nil
-	}
-	if len(found) > 1 {
-		return "", fmt.Errorf("--from_weight %q: several checkpoints match (%s); name one, or give --hidden_size", from, strings.Join(found, ", "))
-	}
-	return "", fmt.Errorf("--from_weight %q: no such file, and no checkpoint %s or %s.pth", from, base, base)
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
 func train(ctx context.Context, stage string, args []string, stdout, stderr io.Writer) error {
 	f, err := parseTrainFlags(stage, args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -217,155 +220,53 @@ func train(ctx context.Context, stage string, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	logf := func(format string, a ...any) {
-		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
-	}
-	cfg, err := f.architecture()
-	if err != nil {
-		return err
-	}
-
-	// Weights: a resume checkpoint, --from_weight, or a fresh initialisation.
-	var resume *native.Resume
-	resumePath := filepath.Join(f.saveDir, runName(f.saveWeight, cfg)+"_resume.safetensors")
-	var host *model.Weights
-	weightDir := ""
-	if f.fromResume == 1 {
-		if _, err := os.Stat(resumePath); err == nil {
-			if resume, err = native.LoadResume(resumePath); err != nil {
-				return err
-			}
-			cfg, host = resume.Config, resume.Weights
-			logf("resuming from %s", resumePath)
-		} else {
-			logf("no resume checkpoint at %s: starting afresh", resumePath)
-		}
-	}
-	if resume == nil {
-		if f.fromWeight != "" && f.fromWeight != "none" {
-			path, err := findWeights(f.fromWeight, f.saveDir, cfg)
-			if err != nil {
-				return err
-			}
-			if cfg, host, err = checkpoint.Load(path); err != nil {
-				return err
-			}
-			if st, err := os.Stat(path); err == nil && st.IsDir() {
-				weightDir = path
-			}
-			logf("starting from %s", path)
-		} else {
-			host = model.InitWeights(cfg, f.seed)
-		}
-	}
-	name := runName(f.saveWeight, cfg)
-	resumePath = filepath.Join(f.saveDir, name+"_resume.safetensors")
-
-	tokDir := f.tokenizer
-	if tokDir == "" {
-		tokDir = filepath.Join("..", "model")
-		if weightDir != "" {
-			if _, err := os.Stat(filepath.Join(weightDir, tokenizer.TokenizerFile)); err == nil {
-				tokDir = weightDir
-			}
-		}
-	}
-	tk, err := tokenizer.Load(tokDir)
-	if err != nil {
-		return fmt.Errorf("--tokenizer: %w", err)
-	}
-	tokFiles := []string{filepath.Join(tokDir, tokenizer.TokenizerFile)}
-	if _, err := os.Stat(filepath.Join(tokDir, tokenizer.ConfigFile)); err == nil {
-		tokFiles = append(tokFiles, filepath.Join(tokDir, tokenizer.ConfigFile))
-	}
-	tokHash, err := native.HashFiles(tokFiles...)
-	if err != nil {
-		return err
-	}
-	if tk.VocabSize() > cfg.Vocab {
-		return fmt.Errorf("the tokenizer has %d ids but the model only %d", tk.VocabSize(), cfg.Vocab)
-	}
-
-	dc := native.DataConfig{Mode: native.Mode(stage), MaxSeqLen: f.seqLen, Vocab: cfg.Vocab,
-		BOS: cfg.BOS, EOS: cfg.EOS, PAD: cfg.PAD, SystemPrompts: f.systemPrompts, Seed: f.seed}
-	for which, dst := range map[string]*int32{"bos": &dc.BOS, "eos": &dc.EOS, "pad": &dc.PAD} {
-		if id, ok := tk.SpecialID(which); ok {
-			*dst = id
-		}
-	}
-	ntok := native.FromTokenizer(tk)
-	if stage == "sft" { // a tokenizer without a usable template would make every line "malformed"
-		probe := json.RawMessage(`[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]`)
-		if _, err := ntok.RenderChat(probe, nil); err != nil {
-			return fmt.Errorf("sft: %s: %w", tokDir, err)
-		}
-	}
-	proc, err := native.NewProcessor(dc, ntok)
-	if err != nil {
-		return err
-	}
-	cacheDir := f.cacheDir
-	if cacheDir == "" {
-		cacheDir = filepath.Join(f.saveDir, "cache")
-	}
-	var tbar *progress.Bar
-	totalMB := 1
-	if st, err := os.Stat(f.dataPath); err == nil {
-		totalMB = max(1, int((st.Size()+1<<20-1)>>20))
-		tbar = progress.New(stderr, totalMB, progress.Options{Label: "tokenize (MB)"})
-	}
-	tokenized := false
-	data, err := native.LoadDataset(ctx, f.dataPath, proc, native.LoadOptions{
-		CacheDir: cacheDir, TokenizerHash: tokHash, Log: func(s string) { logf("%s", s) },
-		BuildOptions: native.BuildOptions{Workers: f.threads, Strict: f.strict, Progress: func(n int64) {
-			if tbar != nil {
-				tbar.Update(int(n>>20), "")
-				tokenized = true
-			}
-		}},
-	})
-	if tokenized && err == nil {
-		tbar.Update(totalMB, "")
-		tbar.Finish("")
-	}
-	if err != nil {
-		return err
-	}
-	defer data.Close()
-	logf("data: %d samples, %d tokens (%d blank and %d malformed lines skipped)",
-		data.Stats.Samples, data.Stats.Tokens, data.Stats.Blank, data.Stats.Bad)
-
-	eng, release, err := openDevice(f.device, f.threads)
+	sc, release, err := f.stageConfig(stage, stderr)
 	if err != nil {
 		return err
 	}
 	defer release()
-	m, err := model.New(cfg, eng, host)
+	return runStage(ctx, sc, f.threads, stdout, stderr)
+}
+
+// stageConfig maps the flags onto the library's stage configuration and
+// opens the device.
+func (f *trainFlags) stageConfig(stage string, stderr io.Writer) (native.StageConfig, func(), error) {
+	cfg, err := f.architecture()
 	if err != nil {
-		return err
+		return native.StageConfig{}, nil, err
 	}
-	opt := native.DefaultOptim()
-	opt.Accum, opt.Clip = f.accum, f.clip
-	tr, err := native.NewTrainer(m, opt)
+	eng, release, err := openDevice(f.device, f.threads)
 	if err != nil {
-		return err
+		return native.StageConfig{}, nil, err
 	}
-	rc := native.RunConfig{Mode: native.Mode(stage), Epochs: f.epochs, BatchSize: f.batch, LR: f.lr, Warmup: f.warmup,
-		Shuffle: f.shuffle, Seed: f.seed, Packing: f.packing, MaxSeqLen: f.seqLen,
-		LogInterval: f.logInterval, SaveInterval: f.saveInterval,
-		OutDir: filepath.Join(f.saveDir, name), SaveDType: map[string]string{"fp32": "F32", "fp16": "F16"}[f.saveDType],
-		CopyFiles: tokFiles, ResumePath: resumePath, DataKey: data.Key.Hash(), Progress: stderr,
-		Log: func(s string) { logf("%s", s) }}
-	if resume != nil {
-		if err := tr.Restore(resume); err != nil {
-			return err
-		}
-		rc.Resume = &resume.State
+	sc := native.StageConfig{Stage: native.Stage(stage), DataPath: f.dataPath, Epochs: f.epochs, BatchSize: f.batch,
+		Accum: f.accum, MaxSeqLen: f.seqLen, LR: f.lr, Clip: f.clip, Arch: cfg, FromWeight: f.fromWeight,
+		FromResume: f.fromResume == 1, SaveDir: f.saveDir, SaveWeight: f.saveWeight, SaveInterval: f.saveInterval,
+		LogInterval: f.logInterval, Tokenizer: f.tokenizer, CacheDir: f.cacheDir, Shuffle: f.shuffle, Packing: f.packing,
+		Strict: f.strict, SystemPrompts: f.systemPrompts, Seed: f.seed, Threads: f.threads, Warmup: f.warmup,
+		SaveDType: map[string]string{"fp32": "F32", "fp16": "F16"}[f.saveDType], Engine: eng, Progress: stderr,
+		LoRA: native.LoRAConfig{Rank: f.loraRank, Alpha: f.loraAlpha, From: f.fromLoRA},
+		DPO:  native.DPOConfig{Beta: f.beta, RefCache: f.refCache},
+		Distill: native.DistillConfig{Teacher: f.teacher, TeacherHidden: f.teacherHidden, TeacherMoE: f.teacherMoE == 1,
+			Alpha: f.alpha, Temp: f.temperature},
+		Reason: native.ReasonConfig{Weight: f.thinkWeight, NormalizeWeights: f.normalizeWeights},
 	}
-	logf("%s: %s, %.2fM parameters, %d layers, hidden %d%s; batch %d × accumulation %d × %d tokens, lr %g, %d epoch(s), on %s (%d CPU threads)",
-		stage, name, float64(cfg.ParamCount())/1e6, cfg.Layers, cfg.Hidden, map[bool]string{true: ", MoE"}[cfg.UseMoE],
-		f.batch, f.accum, f.seqLen, f.lr, f.epochs, eng.Name(), cpu.New(f.threads).Threads())
-	res, err := native.Run(ctx, tr, data, rc)
+	if f.loraTargets != "" {
+		sc.LoRA.Targets = strings.Split(f.loraTargets, ",")
+	}
+	if f.thinkTags != "" {
+		sc.Reason.Tags = strings.Split(f.thinkTags, ",")
+	}
+	sc.Log = func(s string) { fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), s) }
+	return sc, release, nil
+}
+
+// runStage runs a stage and prints its summary.
+func runStage(ctx context.Context, sc native.StageConfig, threads int, stdout, stderr io.Writer) error {
+	logf := func(format string, a ...any) { sc.Log(fmt.Sprintf(format, a...)) }
+	logf("%s: batch %d × accumulation %d × %d tokens, lr %g, %d epoch(s), on %s (%d CPU threads)",
+		sc.Stage, sc.BatchSize, sc.Accum, sc.MaxSeqLen, sc.LR, sc.Epochs, sc.Engine.Name(), cpu.New(threads).Threads())
+	res, err := native.TrainStage(ctx, sc)
 	if errors.Is(err, native.ErrInterrupted) {
 		logf("interrupted; continue with --from_resume 1")
 		return nil
@@ -374,11 +275,15 @@ func train(ctx context.Context, stage string, args []string, stdout, stderr io.W
 		return err
 	}
 	tps := 0.0
-	if s := res.Elapsed.Seconds(); s > 0 {
-		tps = float64(res.Tokens) / s
+	if s := res.Run.Elapsed.Seconds(); s > 0 {
+		tps = float64(res.Run.Tokens) / s
+	}
+	out := res.OutDir
+	if res.Adapters != "" {
+		out = res.Adapters + ".safetensors (also .pth and _peft/)"
 	}
 	fmt.Fprintf(stdout, "saved %s (final loss %.4f, %d micro-steps, %.0f tokens/s)\n",
-		rc.OutDir, lastLoss(res.Losses), len(res.Losses), tps)
+		out, lastLoss(res.Run.Losses), len(res.Run.Losses), tps)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,13 @@ type zeroFlags struct {
 	evalItems                 int
 	threads                   int
 	seed                      uint64
+	stages                    string
+	dpoPairs, dpoEpochs       int
+	dpoLR, dpoBeta            float64
+	dpoRejected               string
+	loraLR                    float64
+	loraEpochs, loraRank      int
+	loraTargets               string
 }
 
 // zeroQuestions are asked of the finished model.
@@ -76,13 +84,50 @@ func parseZeroFlags(args []string, stderr io.Writer) (*zeroFlags, error) {
 	fs.IntVar(&f.evalItems, "eval_items", 100, "held-out definition questions to score")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.Uint64Var(&f.seed, "seed", 42, "seed of weights and data order")
+	fs.StringVar(&f.stages, "stages", "pretrain,sft", "stages to run, in order: pretrain, sft, dpo, lora (dpo and lora start from out/full_sft_*, else from the embedded model)")
+	fs.IntVar(&f.dpoPairs, "dpo_pairs", 400, "DPO: preference pairs built from the core conversations (chosen: the corpus answer; rejected: the SFT model's own wrong or repetitive answer)")
+	fs.IntVar(&f.dpoEpochs, "dpo_epochs", 1, "DPO epochs")
+	fs.Float64Var(&f.dpoLR, "dpo_lr", 5e-5, "DPO peak learning rate")
+	fs.Float64Var(&f.dpoBeta, "dpo_beta", 0.15, "DPO β")
+	fs.StringVar(&f.dpoRejected, "dpo_rejected", "both", "DPO rejected answers: both (the model's mistakes, else the right answer made repetitive) or mistakes (only the model's own wrong answers)")
+	fs.Float64Var(&f.loraLR, "lora_lr", 3e-3, "LoRA peak learning rate")
+	fs.IntVar(&f.loraEpochs, "lora_epochs", 20, "LoRA epochs over the persona conversations")
+	fs.IntVar(&f.loraRank, "lora_rank", 16, "LoRA rank")
+	fs.StringVar(&f.loraTargets, "lora_targets", "", "LoRA target projections (default: MiniMind's square layers)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
+	for _, st := range strings.Split(f.stages, ",") {
+		if st != "pretrain" && st != "sft" && st != "dpo" && st != "lora" {
+			return nil, fmt.Errorf("%w: --stages: unknown stage %q (pretrain, sft, dpo, lora)", errUsage, st)
+		}
+	}
+	if f.dpoRejected != "both" && f.dpoRejected != "mistakes" {
+		return nil, fmt.Errorf("%w: --dpo_rejected must be both or mistakes", errUsage)
+	}
+	if f.has("pretrain") != f.has("sft") {
+		return nil, fmt.Errorf("%w: --stages: pretrain and sft run together", errUsage)
+	}
 	return f, nil
+}
+
+// has reports whether stage is in --stages.
+func (f *zeroFlags) has(stage string) bool {
+	return slices.Contains(strings.Split(f.stages, ","), stage)
+}
+
+// stageConfig is the library configuration of one Zero stage.
+func (f *zeroFlags) stageConfig(stage native.Stage, cfg model.Config, tokDir, data, from string, lr float64, epochs int, stderr io.Writer) native.StageConfig {
+	return native.StageConfig{Stage: stage, DataPath: data, Epochs: epochs, BatchSize: f.batch, Accum: 1, MaxSeqLen: f.seqLen,
+		LR: lr, Clip: 1, Arch: cfg, FromWeight: from, SaveDir: f.out, SaveWeight: map[native.Stage]string{
+			native.StagePretrain: "pretrain", native.StageSFT: "full_sft", native.StageDPO: "dpo", native.StageLoRA: "lora_persona"}[stage],
+		LogInterval: 50, Tokenizer: tokDir, CacheDir: filepath.Join(f.out, "cache"), Shuffle: true,
+		Packing: stage == native.StagePretrain || stage == native.StageSFT, Seed: f.seed, Threads: f.threads, Warmup: f.warmup,
+		SaveDType: "F16", Engine: cpu.New(f.threads), Progress: stderr,
+		Log: func(s string) { fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), s) }}
 }
 
 // zero runs MiniMind-Zero: pretraining and SFT of a small model on the
@@ -97,18 +142,14 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	logf := func(format string, a ...any) {
-		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
-	}
 	cfg, err := model.Preset(f.preset)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	fmt.Fprintf(stderr, "MiniMind-Zero: pretraining and SFT of a %.1fM-parameter MiniMind (%s) from scratch on the embedded corpus.\n"+
-		"Everything is written to ./%s; talk to the result with `go run ./cmd/mmchat`.\n\n",
-		float64(cfg.ParamCount())/1e6, f.preset, f.out)
+	fmt.Fprintf(stderr, "MiniMind-Zero: %s of a %.1fM-parameter MiniMind (%s) on the embedded corpus.\n"+
+		"Everything is written to %s; talk to the result with `go run ./cmd/mmchat`.\n\n",
+		f.stages, float64(cfg.ParamCount())/1e6, f.preset, f.out)
 
-	dataDir := filepath.Join(f.out, "zero_data")
 	tokDir := filepath.Join(f.out, "zero_tokenizer")
 	if err := writeFS(zoo.Tokenizer(), tokDir, tokenizer.TokenizerFile, tokenizer.ConfigFile); err != nil {
 		return err
@@ -117,6 +158,34 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rep := zeroReport{Preset: f.preset, Params: cfg.ParamCount(), Stages: f.stages}
+	if f.has("pretrain") {
+		if err := zeroBase(ctx, f, cfg, tk, tokDir, &rep, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	if f.has("dpo") || f.has("lora") {
+		if err := zeroPost(ctx, f, cfg, tokDir, &rep, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	data, _ := json.MarshalIndent(rep, "", "  ")
+	if err := checkpoint.WriteFileAtomic(filepath.Join(f.out, "zero_report.json"), append(data, '\n')); err != nil {
+		return err
+	}
+	sft := filepath.Join(f.out, native.RunName("full_sft", cfg))
+	fmt.Fprintf(stdout, "\nDone in %s. The chat model is %s; talk to it with `go run ./cmd/mmchat` (report: %s).\n",
+		dur(rep.Seconds), sft, filepath.Join(f.out, "zero_report.json"))
+	return nil
+}
+
+// zeroBase runs the pretraining and SFT stages of Zero and evaluates them.
+func zeroBase(ctx context.Context, f *zeroFlags, cfg model.Config, tk *tokenizer.Tokenizer, tokDir string, rep *zeroReport, stdout, stderr io.Writer) error {
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+	}
+	dataDir := filepath.Join(f.out, "zero_data")
 	// Pretraining: the core vocabulary's texts and a sample of everything
 	// else; SFT: the core conversations, the identity conversations and a
 	// sample of all the others. Each stage repeats its file over epochs.
@@ -187,31 +256,27 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logf("this machine trains this model at about %.0f tokens/s: pretraining ≈ %s, SFT ≈ %s, evaluation ≈ %s; about %s in all",
 		tps, dur(float64(preToks)/tps), dur(float64(sftToks)/tps), dur(evalSecs), dur(total+evalSecs))
 
-	common := []string{"--tokenizer", tokDir, "--save_dir", f.out, "--packing", "--max_seq_len", fmt.Sprint(f.seqLen),
-		"--batch_size", fmt.Sprint(f.batch), "--accumulation_steps", "1", "--warmup_iters", fmt.Sprint(f.warmup),
-		"--save_dtype", "fp16", "--save_interval", "0", "--log_interval", "50", "--threads", fmt.Sprint(f.threads),
-		"--seed", fmt.Sprint(f.seed), "--cache_dir", filepath.Join(f.out, "cache")}
 	fmt.Fprintln(stderr, "\n== stage 1/2: pretraining")
-	if err := train(ctx, "pretrain", append([]string{"--data_path", filepath.Join(dataDir, "pretrain.jsonl"), "--preset", f.preset, "--epochs", fmt.Sprint(f.pretrainEpochs),
-		"--learning_rate", fmt.Sprint(f.pretrainLR)}, common...), stdout, stderr); err != nil {
+	pc := f.stageConfig(native.StagePretrain, cfg, tokDir, filepath.Join(dataDir, "pretrain.jsonl"), "none", f.pretrainLR, f.pretrainEpochs, stderr)
+	if err := runStage(ctx, pc, f.threads, stdout, stderr); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	pre := filepath.Join(f.out, runName("pretrain", cfg))
+	pre := filepath.Join(f.out, native.RunName("pretrain", cfg))
 	fmt.Fprintln(stderr, "\n== stage 2/2: supervised fine-tuning")
-	if err := train(ctx, "sft", append([]string{"--data_path", filepath.Join(dataDir, "sft.jsonl"), "--from_weight", pre, "--epochs", fmt.Sprint(f.sftEpochs),
-		"--learning_rate", fmt.Sprint(f.sftLR)}, common...), stdout, stderr); err != nil {
+	sc := f.stageConfig(native.StageSFT, cfg, tokDir, filepath.Join(dataDir, "sft.jsonl"), pre, f.sftLR, f.sftEpochs, stderr)
+	if err := runStage(ctx, sc, f.threads, stdout, stderr); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	sft := filepath.Join(f.out, runName("full_sft", cfg))
+	sft := filepath.Join(f.out, native.RunName("full_sft", cfg))
 
 	fmt.Fprintln(stderr, "\n== evaluation")
-	rep := zeroReport{Preset: f.preset, Params: cfg.ParamCount(), PretrainTokens: counts["pretrain.jsonl"][1], SFTTokens: counts["sft.jsonl"][1]}
+	rep.PretrainTokens, rep.SFTTokens = counts["pretrain.jsonl"][1], counts["sft.jsonl"][1]
 	if rep.ValPretrainLoss, err = valLoss(ctx, pre, filepath.Join(dataDir, "val_pretrain.jsonl"), native.Pretrain, f); err != nil {
 		return err
 	}
@@ -237,28 +302,24 @@ func zero(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.Samples = append(rep.Samples, [2]string{q, strings.TrimSpace(r.Text)})
 		fmt.Fprintf(stdout, "  Q: %s\n  A: %s\n", q, strings.TrimSpace(r.Text))
 	}
-	rep.Seconds = time.Since(start).Seconds()
-	data, _ := json.MarshalIndent(rep, "", "  ")
-	if err := checkpoint.WriteFileAtomic(filepath.Join(f.out, "zero_report.json"), append(data, '\n')); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nDone in %s. The chat model is %s; talk to it with `go run ./cmd/mmchat` (report: %s).\n",
-		dur(rep.Seconds), sft, filepath.Join(f.out, "zero_report.json"))
 	return nil
 }
 
 // zeroReport is out/zero_report.json.
 type zeroReport struct {
-	Preset          string      `json:"preset"`
-	Params          int         `json:"params"`
-	PretrainTokens  int         `json:"pretrain_tokens"`
-	SFTTokens       int         `json:"sft_tokens"`
-	ValPretrainLoss float64     `json:"val_pretrain_loss"`
-	ValSFTLoss      float64     `json:"val_sft_loss"`
-	EvalCorrect     int         `json:"eval_correct"`
-	EvalTotal       int         `json:"eval_total"`
-	Samples         [][2]string `json:"samples"`
-	Seconds         float64     `json:"seconds"`
+	Preset          string          `json:"preset"`
+	Params          int             `json:"params"`
+	PretrainTokens  int             `json:"pretrain_tokens"`
+	SFTTokens       int             `json:"sft_tokens"`
+	ValPretrainLoss float64         `json:"val_pretrain_loss"`
+	ValSFTLoss      float64         `json:"val_sft_loss"`
+	EvalCorrect     int             `json:"eval_correct"`
+	EvalTotal       int             `json:"eval_total"`
+	Samples         [][2]string     `json:"samples"`
+	Seconds         float64         `json:"seconds"`
+	Stages          string          `json:"stages,omitempty"`
+	DPO             *zeroDPOReport  `json:"dpo,omitempty"`
+	LoRA            *zeroLoRAReport `json:"lora,omitempty"`
 }
 
 func dur(s float64) string {

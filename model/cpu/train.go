@@ -126,7 +126,9 @@ func (e *Engine) MatMulBackward(dx, dw, dout, x, w model.Tensor, n, k, m int, ac
 	if dx != nil {
 		gemm.NN(h(dx), h(dout), h(w), n, k, m, accX, e.threads) // dx[n,k] = dout[n,m]·w[m,k]
 	}
-	gemm.TN(h(dw), h(dout), h(x), m, k, n, true, e.threads) // dw[m,k] += dout[n,m]ᵀ·x[n,k]
+	if dw != nil { // nil: a frozen weight
+		gemm.TN(h(dw), h(dout), h(x), m, k, n, true, e.threads) // dw[m,k] += dout[n,m]ᵀ·x[n,k]
+	}
 }
 
 // RoPEBackward implements model.TrainEngine: the transpose of the rotation.

@@ -232,11 +232,16 @@ func (e *Engine) normBwdNow(p *pending, acc *Tensor) {
 
 // MatMulBackward implements model.TrainEngine.
 func (e *Engine) MatMulBackward(dx, dw, dout, x, w model.Tensor, n, k, m int, accX bool) {
-	dwt := e.tensor("MatMulBackward", "dw", dw, m*k)
+	var dwt *Tensor
+	if dw != nil { // nil: a frozen weight, no weight gradient
+		if dwt = e.tensor("MatMulBackward", "dw", dw, m*k); dwt == nil {
+			return
+		}
+	}
 	dot := e.tensor("MatMulBackward", "dout", dout, n*m)
 	xt := e.tensor("MatMulBackward", "x", x, n*k)
 	wt := e.tensor("MatMulBackward", "w", w, m*k)
-	if dwt == nil || dot == nil || xt == nil || wt == nil {
+	if dot == nil || xt == nil || wt == nil {
 		return
 	}
 	var dxt *Tensor
@@ -249,8 +254,9 @@ func (e *Engine) MatMulBackward(dx, dw, dout, x, w model.Tensor, n, k, m int, ac
 	if dxt != nil { // dx[n, k] (+)= dout[n, m]·w[m, k]
 		e.gemm("MatMulBackward dx", dxt, dot, wt, gemmShape{M: n, N: k, K: m, LDA: m, LDB: k, LDC: k}, accX)
 	}
-	// dw[m, k] += dout[n, m]ᵀ·x[n, k]
-	e.gemm("MatMulBackward dw", dwt, dot, xt, gemmShape{M: m, N: k, K: n, LDA: m, LDB: k, LDC: k, TransA: true}, true)
+	if dwt != nil { // dw[m, k] += dout[n, m]ᵀ·x[n, k]
+		e.gemm("MatMulBackward dw", dwt, dot, xt, gemmShape{M: m, N: k, K: n, LDA: m, LDB: k, LDC: k, TransA: true}, true)
+	}
 }
 
 // RoPEBackward implements model.TrainEngine.

@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cases  # noqa: E402
 import gen_golden  # noqa: E402
+import gen_post_golden as post  # noqa: E402
 import gen_train_golden  # noqa: E402
 import minimind_ref as ref  # noqa: E402
 import safetensors_io as st  # noqa: E402
@@ -380,6 +381,60 @@ class ReproducibleTest(unittest.TestCase):
                 gen_train_golden.write_case(out, name, cases.config_dict(**{**gen_train_golden.TRAIN, **kw}), seed)
 
         self._compare(os.path.join(REPO, "native", "testdata", "golden"), gen)
+
+
+class PostTrainingTest(unittest.TestCase):
+    """Independent facts about the post-training losses of gen_post_golden."""
+
+    def _model(self, i=0):
+        name, kw, seed = post.CASES[i]
+        return cases.build_model(cases.config_dict(**{**post.TRAIN, **kw}), seed).eval()
+
+    def test_lora_selects_square_layers_and_starts_neutral(self):
+        m = self._model()
+        ids = torch.randint(3, 256, (2, 9), generator=torch.Generator().manual_seed(1))
+        before, _ = m(ids)
+        mods = post.add_lora(m, post.RANK, 5)
+        self.assertEqual(sorted({n.split(".")[-1] for n in mods}), ["o_proj", "q_proj"])
+        after, _ = m(ids)
+        self.assertTrue(torch.equal(before, after))  # B = 0
+
+    def test_dpo_loss_is_log2_when_policy_equals_reference(self):
+        m = self._model()
+        g = torch.Generator().manual_seed(2)
+        s = post.dpo_steps(g, 256)[0]
+        ids = torch.tensor(s["chosen_ids"] + s["rejected_ids"])
+        labels = torch.tensor(s["chosen_labels"] + s["rejected_labels"])
+        logits, _ = m(ids[:, :-1])
+        lp = post.seq_logp(logits, ids, labels)
+        P = ids.shape[0] // 2
+        d = (lp[:P] - lp[P:]) - (lp[:P] - lp[P:])
+        self.assertAlmostEqual((-torch.nn.functional.logsigmoid(post.BETA * d).mean()).item(), float(np.log(2)), places=6)
+
+    def test_distill_kl_direction(self):
+        # KL(p_t || q_s) = Σ p_t (log p_t − log q_s), computed by hand in float64.
+        t = torch.randn(5, 7, dtype=torch.float64)
+        s = torch.randn(5, 7, dtype=torch.float64)
+        T = post.TEMP
+        kl = torch.nn.functional.kl_div(torch.log_softmax(s / T, -1), torch.softmax(t / T, -1), reduction="batchmean")
+        p = torch.softmax(t / T, -1)
+        want = (p * (torch.log(p) - torch.log_softmax(s / T, -1))).sum() / 5
+        self.assertAlmostEqual(kl.item(), want.item(), places=12)
+
+    def test_post_goldens_reproduce(self):
+        with tempfile.TemporaryDirectory() as out:
+            old = sys.argv
+            sys.argv = ["gen_post_golden.py", out]
+            try:
+                post.main()
+            finally:
+                sys.argv = old
+            want = os.path.join(REPO, "native", "testdata", "post")
+            for root, _, files in os.walk(out):
+                for f in files:
+                    rel = os.path.relpath(os.path.join(root, f), out)
+                    with open(os.path.join(root, f), "rb") as a, open(os.path.join(want, rel), "rb") as b:
+                        self.assertEqual(a.read(), b.read(), rel)
 
 
 if __name__ == "__main__":
