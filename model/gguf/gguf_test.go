@@ -114,7 +114,7 @@ func TestQuantization(t *testing.T) {
 	// Q4_0: the value of largest magnitude, 31, maps to q = 0 (d = −31/8).
 	b4 := make([]byte, Q4_0BlockBytes)
 	require.NoError(t, Encode(b4, in, Q4_0))
-	assert.Equal(t, byte(8), b4[2]&15)  // 0 → 8
+	assert.Equal(t, byte(8), b4[2]&15)    // 0 → 8
 	assert.Equal(t, byte(0), b4[2+15]>>4) // 31 → 0
 }
 

@@ -90,8 +90,8 @@ const QK = 32
 
 // Block sizes in bytes: an f16 scale and the quantized values.
 const (
-	Q8_0BlockBytes = 2 + QK     // 34
-	Q4_0BlockBytes = 2 + QK / 2 // 18
+	Q8_0BlockBytes = 2 + QK   // 34
+	Q4_0BlockBytes = 2 + QK/2 // 18
 )
 
 // ParseTensorType reads a type name as the --type flags spell it (f32, f16, q8_0, q4_0).
