@@ -67,10 +67,10 @@ type parityModel struct {
 }
 
 type parityRequest struct {
-	Models  []parityFile        `json:"models"`
-	Texts   []string            `json:"texts"`
-	Steps   int                 `json:"steps"`
-	Chats   [][]parityChatEntry `json:"chats"`
+	Models []parityFile        `json:"models"`
+	Texts  []string            `json:"texts"`
+	Steps  int                 `json:"steps"`
+	Chats  [][]parityChatEntry `json:"chats"`
 }
 
 // parityFile is one GGUF file and the prompts (token ids) to continue.
