@@ -5,6 +5,8 @@
 //	mmchat --model DIR          a model folder (config.json, model.safetensors or .pth, tokenizer files)
 //	echo "who are you?" | mmchat    one user message per input line, one reply per output line
 //	mmchat --ids --model DIR    token ids in, token ids out (no tokenizer needed)
+//	mmchat --model FILE.gguf    a GGUF file (llama.cpp's llama / qwen3 / qwen3moe; f32, f16, q8_0, q4_0)
+//	mmchat --dtype q8_0         weights on the CPU engine: f32, f16 (default), q8_0 or q4_0
 //
 // In a terminal, /clear forgets the conversation and /quit (or Ctrl-D) ends it.
 package main
@@ -25,6 +27,7 @@ import (
 	"github.com/minimind-go/minimind/engines"
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/checkpoint"
+	"github.com/minimind-go/minimind/model/cpu"
 	"github.com/minimind-go/minimind/progress"
 	"github.com/minimind-go/minimind/tokenizer"
 	"github.com/minimind-go/minimind/zoo"
@@ -46,14 +49,14 @@ type flags struct {
 	seed                      uint64
 	greedy, ids, verbose      bool
 	history, think            bool
-	engine                    string
+	engine, dtype             string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, interactive bool) error {
 	var f flags
 	fs := flag.NewFlagSet("mmchat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.model, "model", "", "model folder or checkpoint file (default: newest under ./out, else the embedded MiniMind-Zero)")
+	fs.StringVar(&f.model, "model", "", "model folder, checkpoint or .gguf file (default: newest under ./out, else the embedded MiniMind-Zero)")
 	fs.StringVar(&f.system, "system", "", "system prompt")
 	fs.IntVar(&f.maxTokens, "max-tokens", 512, "new tokens per reply at most")
 	fs.Float64Var(&f.temperature, "temperature", 0.85, "sampling temperature (0: greedy)")
@@ -68,7 +71,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&f.verbose, "verbose", false, "print the model source and speed")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.StringVar(&f.engine, "engine", "cpu", "compute engine: cpu or webgpu")
+	fs.StringVar(&f.dtype, "dtype", "f16", "weights on the CPU engine: f32, f16, q8_0 or q4_0")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dtype, err := weightType(fs, &f)
+	if err != nil {
 		return err
 	}
 	e, release, err := engines.Open(ctx, f.engine, f.threads, f.verbose, stderr)
@@ -86,6 +94,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	bot, source, err := zoo.LoadBot(f.model, e)
 	if err != nil {
 		return err
+	}
+	if dtype != "" {
+		if err := cpu.QuantizeWeights(bot.Model, dtype); err != nil {
+			return err
+		}
 	}
 	if interactive || f.verbose {
 		fmt.Fprintf(stderr, "MiniMind %s (%.1fM parameters) from %s — /clear resets, /quit ends.\n",
@@ -148,6 +161,30 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
+// weightType returns the CPU weight type --dtype selects: f16 by default on
+// the CPU engine; on another engine only f32 (or no flag) is accepted. It
+// clears f.dtype when the weights stay as loaded.
+func weightType(fs *flag.FlagSet, f *flags) (cpu.DType, error) {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == "dtype" })
+	d, err := cpu.ParseDType(f.dtype)
+	if err != nil {
+		return "", err
+	}
+	if f.engine != "cpu" {
+		if set && d != "f32" {
+			return "", fmt.Errorf("--dtype %s needs the CPU engine (--engine cpu)", d)
+		}
+		f.dtype = ""
+		return "", nil
+	}
+	if d == "f32" {
+		f.dtype = ""
+		return "", nil
+	}
+	return d, nil
+}
+
 // runIDs generates from raw token ids, one prompt per input line.
 func runIDs(ctx context.Context, f flags, e model.Engine, sample model.SampleOptions, stdin io.Reader, stdout io.Writer) error {
 	if f.model == "" {
@@ -160,6 +197,11 @@ func runIDs(ctx context.Context, f flags, e model.Engine, sample model.SampleOpt
 	m, err := model.New(cfg, e, w)
 	if err != nil {
 		return err
+	}
+	if f.dtype != "" {
+		if err := cpu.QuantizeWeights(m, cpu.DType(f.dtype)); err != nil {
+			return err
+		}
 	}
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
