@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -99,6 +100,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err := cpu.QuantizeWeights(bot.Model, dtype); err != nil {
 			return err
 		}
+	}
+	if f.engine == "cpu" {
+		debug.SetGCPercent(cpu.InferenceGCPercent) // resident memory ≈ weights + KV cache (+ ≤ 20%)
 	}
 	if interactive || f.verbose {
 		fmt.Fprintf(stderr, "MiniMind %s (%.1fM parameters) from %s — /clear resets, /quit ends.\n",

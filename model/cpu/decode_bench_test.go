@@ -78,6 +78,7 @@ func TestDecodeChild(t *testing.T) {
 			weightBytes += 4 * len(x.Data)
 		}
 	}
+	debug.SetGCPercent(cpu.InferenceGCPercent) // as mmchat does
 	runtime.GC()
 	debug.FreeOSMemory()
 	ids := benchIDs()

@@ -88,10 +88,7 @@ func (q *QMatrix) DequantizeRow(dst []float32, r int) {
 	b := q.row(r)
 	switch q.Type {
 	case QF16:
-		t := halfTable()
-		for i := range dst[:q.Cols] {
-			dst[i] = t[uint16(b[2*i])|uint16(b[2*i+1])<<8]
-		}
+		qkern.cvtF16(dst[:q.Cols], b)
 	case QQ8_0:
 		t := halfTable()
 		for blk := 0; blk < q.Cols/32; blk++ {
@@ -159,9 +156,17 @@ func qdot(x []float32, q *QMatrix, r int) float32 {
 type qkernels struct {
 	name        string
 	f16, q8, q4 func(x []float32, row []byte) float32
+	cvtF16      func(dst []float32, row []byte) // dst[i] = half(row[2i:])
 }
 
-var goQKernels = &qkernels{name: "go", f16: dotF16Go, q8: dotQ8Go, q4: dotQ4Go}
+var goQKernels = &qkernels{name: "go", f16: dotF16Go, q8: dotQ8Go, q4: dotQ4Go, cvtF16: cvtF16Go}
+
+func cvtF16Go(dst []float32, b []byte) {
+	t := halfTable()
+	for i := range dst {
+		dst[i] = t[uint16(b[2*i])|uint16(b[2*i+1])<<8]
+	}
+}
 
 func dotF16Go(x []float32, b []byte) float32 {
 	t := halfTable()

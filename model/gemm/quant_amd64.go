@@ -12,7 +12,7 @@ import (
 // the CPU has it, portable Go otherwise.
 var qkern = selectQKernels(cpufeat.F16C)
 
-var avxQKernels = &qkernels{name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8AVX, q4: dotQ4AVX}
+var avxQKernels = &qkernels{name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8AVX, q4: dotQ4AVX, cvtF16: cvtF16AVX}
 
 func selectQKernels(ok bool) *qkernels {
 	if ok {
@@ -35,6 +35,20 @@ func dotQ8Blocks(nb int, x *float32, w *byte) float32
 //
 //go:noescape
 func dotQ4Blocks(nb int, x *float32, w *byte) float32
+
+// cvtF16x8 converts n halves at src to float32 at dst; n is a positive
+// multiple of 8.
+//
+//go:noescape
+func cvtF16x8(n int, dst *float32, src *byte)
+
+func cvtF16AVX(dst []float32, b []byte) {
+	n := len(dst) &^ 7
+	if n > 0 && len(b) >= 2*len(dst) {
+		cvtF16x8(n, unsafe.SliceData(dst), unsafe.SliceData(b))
+	}
+	cvtF16Go(dst[n:], b[2*n:])
+}
 
 func dotF16AVX(x []float32, b []byte) float32 {
 	if len(x) == 0 || len(b) < 2*len(x) {

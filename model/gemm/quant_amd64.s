@@ -179,3 +179,21 @@ q4reduce:
 	VZEROUPPER
 	MOVSS X4, ret+24(FP)
 	RET
+
+// func cvtF16x8(n int, dst *float32, src *byte)
+//
+// dst[i] = half(src[i]) for i < n; n a positive multiple of 8.
+TEXT ·cvtF16x8(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+
+cvtloop:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  cvtloop
+	VZEROUPPER
+	RET
