@@ -51,8 +51,16 @@ func New(m *model.Model, tok *tokenizer.Tokenizer) (*Bot, error) {
 }
 
 // Load reads a model folder (config.json, model.safetensors or a .pth,
-// tokenizer.json, tokenizer_config.json) and puts the model on engine e.
+// tokenizer.json, tokenizer_config.json), or a GGUF file with its tokenizer
+// in the metadata, and puts the model on engine e.
 func Load(dir string, e model.Engine) (*Bot, error) {
+	if checkpoint.IsGGUF(dir) {
+		fsys, err := checkpoint.GGUFFolder(dir)
+		if err != nil {
+			return nil, err
+		}
+		return LoadFS(fsys, e)
+	}
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/minimind-go/minimind/chat"
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
 )
 
 //go:embed zero
@@ -77,11 +78,19 @@ func hasWeights(dir string) bool {
 	return len(m) > 0
 }
 
-// Resolve says which model a command uses: path when set, else the newest
+// Resolve says which model a command uses: path when set (a GGUF file is
+// returned as an in-memory model folder in fsys), else the newest
 // model under ./out, else the embedded default. It returns the model folder
 // (nil FS for a path on disk) and a description for the user.
 func Resolve(path string) (dir string, fsys fs.FS, source string, err error) {
 	if path != "" {
+		if checkpoint.IsGGUF(path) {
+			fsys, err := checkpoint.GGUFFolder(path)
+			if err != nil {
+				return "", nil, "", err
+			}
+			return path, fsys, path, nil
+		}
 		return path, nil, path, nil
 	}
 	if d, ok := Local(OutDir); ok {

@@ -5,6 +5,8 @@
 //	mmchat --model DIR          a model folder (config.json, model.safetensors or .pth, tokenizer files)
 //	echo "who are you?" | mmchat    one user message per input line, one reply per output line
 //	mmchat --ids --model DIR    token ids in, token ids out (no tokenizer needed)
+//	mmchat --model FILE.gguf    a GGUF file (llama.cpp's llama / qwen3 / qwen3moe; f32, f16, q8_0, q4_0)
+//	mmchat --dtype q8_0         weights on the CPU engine: f32, f16 (default), q8_0 or q4_0
 //
 // In a terminal, /clear forgets the conversation and /quit (or Ctrl-D) ends it.
 package main
@@ -18,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -25,6 +28,7 @@ import (
 	"github.com/minimind-go/minimind/engines"
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/checkpoint"
+	"github.com/minimind-go/minimind/model/cpu"
 	"github.com/minimind-go/minimind/progress"
 	"github.com/minimind-go/minimind/tokenizer"
 	"github.com/minimind-go/minimind/zoo"
@@ -46,7 +50,7 @@ type flags struct {
 	seed                      uint64
 	greedy, ids, verbose      bool
 	history, think            bool
-	engine                    string
+	engine, dtype             string
 	lora                      string
 }
 
@@ -54,7 +58,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var f flags
 	fs := flag.NewFlagSet("mmchat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.model, "model", "", "model folder or checkpoint file (default: newest under ./out, else the embedded MiniMind-Zero)")
+	fs.StringVar(&f.model, "model", "", "model folder, checkpoint or .gguf file (default: newest under ./out, else the embedded MiniMind-Zero)")
 	fs.StringVar(&f.system, "system", "", "system prompt")
 	fs.IntVar(&f.maxTokens, "max-tokens", 512, "new tokens per reply at most")
 	fs.Float64Var(&f.temperature, "temperature", 0.85, "sampling temperature (0: greedy)")
@@ -70,7 +74,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.StringVar(&f.engine, "engine", "cpu", "compute engine: cpu or webgpu")
 	fs.StringVar(&f.lora, "lora", "", "apply LoRA adapters without merging (a LoRA run's folder, .safetensors/.pth, or a PEFT folder)")
+	fs.StringVar(&f.dtype, "dtype", "f16", "weights on the CPU engine: f32, f16, q8_0 or q4_0")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dtype, err := weightType(fs, &f)
+	if err != nil {
 		return err
 	}
 	e, release, err := engines.Open(ctx, f.engine, f.threads, f.verbose, stderr)
@@ -88,6 +97,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	bot, source, err := zoo.LoadBot(f.model, e)
 	if err != nil {
 		return err
+	}
+	if dtype != "" {
+		if err := cpu.QuantizeWeights(bot.Model, dtype); err != nil {
+			return err
+		}
+	}
+	if f.engine == "cpu" {
+		debug.SetGCPercent(cpu.InferenceGCPercent) // resident memory ≈ weights + KV cache (+ ≤ 20%)
 	}
 	if f.lora != "" {
 		n, err := bot.ApplyLoRA(f.lora)
@@ -157,6 +174,30 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
+// weightType returns the CPU weight type --dtype selects: f16 by default on
+// the CPU engine; on another engine only f32 (or no flag) is accepted. It
+// clears f.dtype when the weights stay as loaded.
+func weightType(fs *flag.FlagSet, f *flags) (cpu.DType, error) {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == "dtype" })
+	d, err := cpu.ParseDType(f.dtype)
+	if err != nil {
+		return "", err
+	}
+	if f.engine != "cpu" {
+		if set && d != "f32" {
+			return "", fmt.Errorf("--dtype %s needs the CPU engine (--engine cpu)", d)
+		}
+		f.dtype = ""
+		return "", nil
+	}
+	if d == "f32" {
+		f.dtype = ""
+		return "", nil
+	}
+	return d, nil
+}
+
 // runIDs generates from raw token ids, one prompt per input line.
 func runIDs(ctx context.Context, f flags, e model.Engine, sample model.SampleOptions, stdin io.Reader, stdout io.Writer) error {
 	if f.model == "" {
@@ -169,6 +210,11 @@ func runIDs(ctx context.Context, f flags, e model.Engine, sample model.SampleOpt
 	m, err := model.New(cfg, e, w)
 	if err != nil {
 		return err
+	}
+	if f.dtype != "" {
+		if err := cpu.QuantizeWeights(m, cpu.DType(f.dtype)); err != nil {
+			return err
+		}
 	}
 	if f.lora != "" {
 		a, err := checkpoint.LoadAdapters(f.lora)

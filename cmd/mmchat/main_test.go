@@ -134,3 +134,25 @@ func TestLoRAFlag(t *testing.T) {
 		t.Error("the adapters do not change the replies")
 	}
 }
+
+func TestDType(t *testing.T) {
+	dir := modelFolder(t)
+	replies := map[string]string{}
+	for _, d := range []string{"f32", "f16", "q8_0", "q4_0"} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{"--model", dir, "--greedy", "--max-tokens", "6", "--dtype", d},
+			strings.NewReader("hello\n"), &out, &errb, false)
+		if err != nil {
+			t.Fatalf("--dtype %s: %v (stderr %s)", d, err, errb.String())
+		}
+		replies[d] = out.String()
+	}
+	// The fixture's weights are stored in f16: f16 computes exactly what f32 does.
+	if replies["f16"] != replies["f32"] {
+		t.Errorf("f16 reply %q differs from f32 %q", replies["f16"], replies["f32"])
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"--model", dir, "--dtype", "q5_k"}, strings.NewReader(""), &out, &errb, false); err == nil || !strings.Contains(err.Error(), "q5_k") {
+		t.Errorf("bad --dtype: %v", err)
+	}
+}

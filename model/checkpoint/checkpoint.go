@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/gguf"
 	"github.com/minimind-go/minimind/model/pth"
 	"github.com/minimind-go/minimind/model/safetensors"
 )
@@ -39,10 +40,17 @@ type source struct {
 
 // Load reads a model from path: a folder holding config.json and
 // model.safetensors (or a .pth file), a .safetensors file with config.json
-// beside it, or a MiniMind .pth file (the architecture comes from a
+// beside it, a MiniMind .pth file (the architecture comes from a
 // config.json beside it when there is one, else it is inferred from the
-// tensor shapes with MiniMind's head counts).
+// tensor shapes with MiniMind's head counts), or a GGUF file (see GGUFFolder).
 func Load(path string) (model.Config, *model.Weights, error) {
+	if IsGGUF(path) {
+		fsys, err := GGUFFolder(path)
+		if err != nil {
+			return model.Config{}, nil, err
+		}
+		return LoadFS(fsys, "")
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
@@ -58,6 +66,18 @@ func Load(path string) (model.Config, *model.Weights, error) {
 // is empty to look for model.safetensors (else a single .pth) in the root.
 // config.json in the root describes the architecture.
 func LoadFS(fsys fs.FS, file string) (model.Config, *model.Weights, error) {
+	if IsGGUF(file) {
+		g, err := gguf.OpenFS(fsys, file)
+		if err != nil {
+			return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		defer g.Close()
+		folder, err := g.Folder()
+		if err != nil {
+			return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		return LoadFS(folder, "")
+	}
 	if file == "" {
 		if _, err := fs.Stat(fsys, SafetensorsFile); err == nil {
 			file = SafetensorsFile
@@ -89,6 +109,26 @@ func LoadFS(fsys fs.FS, file string) (model.Config, *model.Weights, error) {
 		return model.Config{}, nil, err
 	}
 	return cfg, w, nil
+}
+
+// IsGGUF reports whether path names a GGUF file (by its extension).
+func IsGGUF(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".gguf") }
+
+// GGUFFolder reads a GGUF file (llama.cpp's llama, qwen3 or qwen3moe
+// architecture; f32, f16, bf16, q8_0 or q4_0 tensors) and returns it as an
+// in-memory model folder (config.json, model.safetensors, tokenizer.json,
+// tokenizer_config.json), so every loader of model folders reads it.
+func GGUFFolder(path string) (fs.FS, error) {
+	g, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer g.Close()
+	folder, err := g.Folder()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	return folder, nil
 }
 
 func openSource(fsys fs.FS, file string) (*source, func(), error) {

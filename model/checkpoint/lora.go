@@ -81,7 +81,11 @@ func SaveAdapters(base string, a *Adapters) error {
 		return err
 	}
 	buf.Reset()
-	if err := pth.Write(&buf, a.list(safetensors.F16, func(s string) string { return s }), safetensors.F16); err != nil {
+	var pts []pth.WriteTensor
+	for _, t := range a.list(safetensors.F16, func(s string) string { return s }) {
+		pts = append(pts, pth.WriteTensor{Name: t.Name, Shape: t.Shape, Data: t.Data})
+	}
+	if err := pth.Write(&buf, pts, safetensors.F16); err != nil {
 		return fmt.Errorf("checkpoint: adapters: %w", err)
 	}
 	if err := WriteFileAtomic(base+".pth", buf.Bytes()); err != nil {

@@ -23,7 +23,11 @@ func adapterSeed(t testing.TB, writePth bool) []byte {
 	var buf bytes.Buffer
 	var err error
 	if writePth {
-		err = pth.Write(&buf, ts, safetensors.F16)
+		var pts []pth.WriteTensor
+		for _, t := range ts {
+			pts = append(pts, pth.WriteTensor{Name: t.Name, Shape: t.Shape, Data: t.Data})
+		}
+		err = pth.Write(&buf, pts, safetensors.F16)
 	} else {
 		err = safetensors.Write(&buf, ts, map[string]string{"lora_alpha": "4"})
 	}

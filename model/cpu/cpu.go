@@ -90,6 +90,13 @@ func (e *Engine) parallel(n, cost int, fn func(lo, hi int)) {
 
 // Embed implements model.Engine.
 func (e *Engine) Embed(out, table model.Tensor, ids []int32, dim int) {
+	if q, ok := table.(*gemm.QMatrix); ok { // quantized table [V, dim]
+		o := h(out)
+		for i, id := range ids {
+			q.DequantizeRow(o[i*dim:(i+1)*dim], int(id))
+		}
+		return
+	}
 	o, tb := h(out), h(table) // o [len(ids), dim], tb [V, dim]
 	for i, id := range ids {
 		copy(o[i*dim:(i+1)*dim], tb[int(id)*dim:(int(id)+1)*dim])
@@ -111,8 +118,13 @@ func (e *Engine) RMSNorm(out, x, w model.Tensor, rows, dim int, eps float32) {
 	})
 }
 
-// MatMul implements model.Engine.
+// MatMul implements model.Engine. A weight converted by QuantizeWeights
+// (*gemm.QMatrix [m, k]) is read in its stored form.
 func (e *Engine) MatMul(out, x, w model.Tensor, n, k, m int) {
+	if q, ok := w.(*gemm.QMatrix); ok {
+		gemm.QNT(h(out), h(x), q, n, e.threads)
+		return
+	}
 	gemm.NT(h(out), h(x), h(w), n, m, k, false, e.threads)
 }
 

@@ -2,114 +2,121 @@ package pth
 
 import (
 	"archive/zip"
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"strconv"
+	"math"
+	"strings"
 
 	"github.com/minimind-go/minimind/model/safetensors"
 )
 
-// storageClass is torch's typed storage class of each writable dtype.
-var storageClass = map[safetensors.DType]string{
-	safetensors.F32:  "FloatStorage",
-	safetensors.F16:  "HalfStorage",
-	safetensors.BF16: "BFloat16Storage",
-	safetensors.F64:  "DoubleStorage",
+// WriteTensor is one entry of a state dict to write.
+type WriteTensor struct {
+	Name  string
+	Shape []int
+	Data  []float32
+	// SameAs, when set, names an earlier tensor whose storage this one
+	// shares (a tied weight); Data is then ignored.
+	SameAs string
 }
 
-// Write writes tensors as torch.save writes a state dict: a zip archive
-// (entries stored, records 64-byte aligned) holding archive/data.pkl, an
-// OrderedDict of name → tensor (pickle protocol 2, torch._utils._rebuild_tensor_v2),
-// one record archive/data/<i> of dtype dt per tensor, archive/version and
-// archive/byteorder. The float32 values are converted to dt (F32, F16, BF16
-// or F64), as MiniMind's `{k: v.half()}` state dicts are.
-func Write(w io.Writer, tensors []safetensors.Tensor, dt safetensors.DType) error {
-	cls, ok := storageClass[dt]
-	if !ok {
-		return fmt.Errorf("pth: cannot write dtype %s", dt)
+// Write writes tensors as torch.save writes a state dict (an OrderedDict of
+// contiguous tensors) in the zip format of PyTorch ≥ 1.6: archive/data.pkl
+// (pickle protocol 2), one archive/data/<key> record per storage, aligned to
+// 64 bytes, archive/byteorder and archive/version. dtype is F16 (MiniMind's
+// checkpoints) or F32.
+func Write(w io.Writer, tensors []WriteTensor, dtype safetensors.DType) error {
+	storage := map[safetensors.DType]string{safetensors.F16: "HalfStorage", safetensors.F32: "FloatStorage"}[dtype]
+	if storage == "" {
+		return fmt.Errorf("pth: cannot write %s tensors (F16 or F32)", dtype)
 	}
-	var pk bytes.Buffer
-	pk.WriteString("\x80\x02")                    // PROTO 2
-	pk.WriteString("ccollections\nOrderedDict\n") // GLOBAL
-	pk.WriteString(")R")                          // EMPTY_TUPLE, REDUCE
-	pk.WriteString("(")                           // MARK
-	for i, t := range tensors {
-		n := 1
-		for _, d := range t.Shape {
-			n *= d
-		}
-		if n != len(t.Data) {
-			return fmt.Errorf("pth: tensor %s: shape %v holds %d values, data %d", t.Name, t.Shape, n, len(t.Data))
-		}
-		pickleString(&pk, t.Name)
-		pk.WriteString("ctorch._utils\n_rebuild_tensor_v2\n(")
-		// persistent id ('storage', torch.<cls>, key, 'cpu', numel)
-		pk.WriteString("(")
-		pickleString(&pk, "storage")
-		pk.WriteString("ctorch\n" + cls + "\n")
-		pickleString(&pk, strconv.Itoa(i))
-		pickleString(&pk, "cpu")
-		pickleInt(&pk, n)
-		pk.WriteString("tQ") // TUPLE, BINPERSID
-		pickleInt(&pk, 0)    // storage offset
-		pk.WriteString("(")
-		for _, d := range t.Shape {
-			pickleInt(&pk, d)
-		}
-		pk.WriteString("t(")
-		stride := 1
-		strides := make([]int, len(t.Shape))
-		for j := len(t.Shape) - 1; j >= 0; j-- {
-			strides[j] = stride
-			stride *= t.Shape[j]
-		}
-		for _, s := range strides {
-			pickleInt(&pk, s)
-		}
-		pk.WriteString("t\x89")                         // sizes done; requires_grad False
-		pk.WriteString("ccollections\nOrderedDict\n)R") // backward hooks
-		pk.WriteString("tR")                            // args tuple, REDUCE
-	}
-	pk.WriteString("u.") // SETITEMS, STOP
-
 	cw := &countWriter{w: w}
 	zw := zip.NewWriter(cw)
-	add := func(name string, data []byte) error {
-		// Pad the local header's extra field so the data starts on 64 bytes.
-		hdr := 30 + len(name)
-		pad := (64 - int((cw.n+int64(hdr)+4)%64)) % 64
-		extra := make([]byte, 4+pad)
-		binary.LittleEndian.PutUint16(extra[0:], 0x4246) // "FB", as torch's writer
-		binary.LittleEndian.PutUint16(extra[2:], uint16(pad))
-		fh := &zip.FileHeader{Name: name, Method: zip.Store, CRC32: crc32.ChecksumIEEE(data),
-			CompressedSize64: uint64(len(data)), UncompressedSize64: uint64(len(data)), Extra: extra}
-		fw, err := zw.CreateRaw(fh)
-		if err != nil {
-			return err
+	keys := map[string]int{} // tensor name → storage key
+	type rec struct {
+		key   int
+		shape []int
+		numel int
+	}
+	var recs []rec
+	var p pickler
+	p.proto()
+	p.global("collections", "OrderedDict")
+	p.op(emptyTuple)
+	p.op(reduce)
+	for _, t := range tensors {
+		n := 1
+		for _, d := range t.Shape {
+			if d < 0 {
+				return fmt.Errorf("pth: tensor %s: negative dimension in %v", t.Name, t.Shape)
+			}
+			n *= d
 		}
-		_, err = fw.Write(data)
-		return err
-	}
-	if err := add("archive/data.pkl", pk.Bytes()); err != nil {
-		return fmt.Errorf("pth: %w", err)
-	}
-	if err := add("archive/byteorder", []byte("little")); err != nil {
-		return fmt.Errorf("pth: %w", err)
-	}
-	for i, t := range tensors {
-		buf := make([]byte, len(t.Data)*dt.Size())
-		if err := safetensors.EncodeFloat32(buf, t.Data, dt); err != nil {
-			return fmt.Errorf("pth: tensor %s: %w", t.Name, err)
+		key := len(recs)
+		if t.SameAs != "" {
+			k, ok := keys[t.SameAs]
+			if !ok {
+				return fmt.Errorf("pth: tensor %s shares the storage of %s, which is not written before it", t.Name, t.SameAs)
+			}
+			if recs[k].numel != n {
+				return fmt.Errorf("pth: tensor %s has %d values, its storage %s %d", t.Name, n, t.SameAs, recs[k].numel)
+			}
+			key = k
+		} else {
+			if len(t.Data) != n {
+				return fmt.Errorf("pth: tensor %s: shape %v needs %d values, got %d", t.Name, t.Shape, n, len(t.Data))
+			}
+			recs = append(recs, rec{key, t.Shape, n})
+			raw := make([]byte, n*dtype.Size())
+			if err := safetensors.EncodeFloat32(raw, t.Data, dtype); err != nil {
+				return fmt.Errorf("pth: tensor %s: %w", t.Name, err)
+			}
+			if err := storeAligned(zw, cw, fmt.Sprintf("archive/data/%d", key), raw); err != nil {
+				return fmt.Errorf("pth: tensor %s: %w", t.Name, err)
+			}
 		}
-		if err := add("archive/data/"+strconv.Itoa(i), buf); err != nil {
+		keys[t.Name] = key
+		// key: torch._utils._rebuild_tensor_v2(
+		//   persistent ('storage', torch.<Storage>, '<key>', 'cpu', numel),
+		//   offset 0, shape, contiguous strides, requires_grad False, OrderedDict())
+		p.unicode(t.Name)
+		p.global("torch._utils", "_rebuild_tensor_v2")
+		p.op(mark)
+		p.op(mark)
+		p.unicode("storage")
+		p.global("torch", storage)
+		p.unicode(fmt.Sprint(key))
+		p.unicode("cpu")
+		p.int(int64(n))
+		p.op(tuple)
+		p.op(binpersid)
+		p.int(0)
+		p.ints(t.Shape)
+		strides := make([]int, len(t.Shape))
+		s := 1
+		for i := len(t.Shape) - 1; i >= 0; i-- {
+			strides[i] = s
+			s *= t.Shape[i]
+		}
+		p.ints(strides)
+		p.op(newFalse)
+		p.global("collections", "OrderedDict")
+		p.op(emptyTuple)
+		p.op(reduce)
+		p.op(tuple)
+		p.op(reduce)
+		p.op(setitem)
+	}
+	p.op(stop)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"archive/data.pkl", p.b}, {"archive/byteorder", []byte("little")}, {"archive/version", []byte("3\n")}} {
+		if err := storeAligned(zw, cw, f.name, f.data); err != nil {
 			return fmt.Errorf("pth: %w", err)
 		}
-	}
-	if err := add("archive/version", []byte("3\n")); err != nil {
-		return fmt.Errorf("pth: %w", err)
 	}
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("pth: %w", err)
@@ -117,31 +124,29 @@ func Write(w io.Writer, tensors []safetensors.Tensor, dt safetensors.DType) erro
 	return nil
 }
 
-// pickleString writes a BINUNICODE string.
-func pickleString(b *bytes.Buffer, s string) {
-	b.WriteByte('X')
-	var n [4]byte
-	binary.LittleEndian.PutUint32(n[:], uint32(len(s)))
-	b.Write(n[:])
-	b.WriteString(s)
-}
-
-// pickleInt writes a non-negative int (BININT1, BININT2 or BININT).
-func pickleInt(b *bytes.Buffer, v int) {
-	switch {
-	case v >= 0 && v < 1<<8:
-		b.WriteByte('K')
-		b.WriteByte(byte(v))
-	case v >= 0 && v < 1<<16:
-		b.WriteByte('M')
-		b.WriteByte(byte(v))
-		b.WriteByte(byte(v >> 8))
-	default:
-		b.WriteByte('J')
-		var n [4]byte
-		binary.LittleEndian.PutUint32(n[:], uint32(int32(v)))
-		b.Write(n[:])
+// storeAligned writes an uncompressed zip entry whose data starts at a
+// multiple of 64 bytes (padding the local header's extra field, as torch does).
+func storeAligned(zw *zip.Writer, cw *countWriter, name string, data []byte) error {
+	if err := zw.Flush(); err != nil {
+		return err
 	}
+	const hdr = 30 // fixed part of a local file header
+	start := cw.n + hdr + int64(len(name)) + 4
+	padLen := int((64 - start%64) % 64)
+	extra := make([]byte, 4+padLen) // one extra field of id 0x4b46 ("FK") holding padding
+	binary.LittleEndian.PutUint16(extra, 0x4b46)
+	binary.LittleEndian.PutUint16(extra[2:], uint16(padLen))
+	fh := &zip.FileHeader{Name: name, Method: zip.Store, CRC32: crc32.ChecksumIEEE(data),
+		CompressedSize64: uint64(len(data)), UncompressedSize64: uint64(len(data)), Extra: extra}
+	if len(data) >= math.MaxUint32 {
+		return fmt.Errorf("%s: %d bytes is too large", name, len(data))
+	}
+	fw, err := zw.CreateRaw(fh)
+	if err != nil {
+		return err
+	}
+	_, err = fw.Write(data)
+	return err
 }
 
 type countWriter struct {
@@ -153,4 +158,55 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// Pickle opcodes used by Write.
+const (
+	mark       = '('
+	stop       = '.'
+	binint     = 'J'
+	long1      = 0x8a
+	binunicode = 'X'
+	global     = 'c'
+	emptyTuple = ')'
+	tuple      = 't'
+	reduce     = 'R'
+	setitem    = 's'
+	binpersid  = 'Q'
+	newFalse   = 0x89
+)
+
+// pickler builds a protocol 2 pickle.
+type pickler struct{ b []byte }
+
+func (p *pickler) op(o byte) { p.b = append(p.b, o) }
+func (p *pickler) proto()    { p.b = append(p.b, 0x80, 2) }
+
+func (p *pickler) global(module, name string) {
+	p.b = append(p.b, global)
+	p.b = append(p.b, strings.ReplaceAll(module, "\n", "")+"\n"+strings.ReplaceAll(name, "\n", "")+"\n"...)
+}
+
+func (p *pickler) unicode(s string) {
+	p.b = append(p.b, binunicode)
+	p.b = binary.LittleEndian.AppendUint32(p.b, uint32(len(s)))
+	p.b = append(p.b, s...)
+}
+
+func (p *pickler) int(v int64) {
+	if v >= math.MinInt32 && v <= math.MaxInt32 {
+		p.b = append(p.b, binint)
+		p.b = binary.LittleEndian.AppendUint32(p.b, uint32(int32(v)))
+		return
+	}
+	p.b = append(p.b, long1, 8)
+	p.b = binary.LittleEndian.AppendUint64(p.b, uint64(v))
+}
+
+func (p *pickler) ints(xs []int) {
+	p.op(mark)
+	for _, x := range xs {
+		p.int(int64(x))
+	}
+	p.op(tuple)
 }

@@ -1,0 +1,199 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func dotF16x16(n int, x *float32, w *byte) float32
+//
+// x [n] float32, w [n] halves; n a positive multiple of 16. Four
+// accumulators over 32 values per iteration, then a 16-value tail.
+TEXT ·dotF16x16(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DI
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+f16loop32:
+	CMPQ CX, $32
+	JLT  f16tail16
+	VCVTPH2PS (DI), Y0
+	VCVTPH2PS 16(DI), Y1
+	VCVTPH2PS 32(DI), Y2
+	VCVTPH2PS 48(DI), Y3
+	VFMADD231PS (SI), Y0, Y4
+	VFMADD231PS 32(SI), Y1, Y5
+	VFMADD231PS 64(SI), Y2, Y6
+	VFMADD231PS 96(SI), Y3, Y7
+	ADDQ $64, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  f16loop32
+
+f16tail16:
+	CMPQ CX, $16
+	JLT  f16reduce
+	VCVTPH2PS (DI), Y0
+	VCVTPH2PS 16(DI), Y1
+	VFMADD231PS (SI), Y0, Y4
+	VFMADD231PS 32(SI), Y1, Y5
+
+f16reduce:
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VZEROUPPER
+	MOVSS X4, ret+24(FP)
+	RET
+
+// func dotQ8Blocks(nb int, x *float32, w *byte) float32
+//
+// Each 34-byte block: a half scale d and 32 int8 values q. The block's
+// Σ x·q is formed in Y1 and added to the accumulator Y8 as d·Σ (one FMA).
+TEXT ·dotQ8Blocks(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DI
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+q8loop:
+	TESTQ CX, CX
+	JZ    q8reduce
+	MOVWLZX (DI), AX
+	MOVQ AX, X0
+	VCVTPH2PS X0, X0
+	VBROADCASTSS X0, Y0          // d
+	VPMOVSXBD 2(DI), Y1          // q[0..7] as int32
+	VPMOVSXBD 10(DI), Y2
+	VPMOVSXBD 18(DI), Y3
+	VPMOVSXBD 26(DI), Y4
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VMULPS (SI), Y1, Y1
+	VMULPS 32(SI), Y2, Y2
+	VFMADD231PS 64(SI), Y3, Y1
+	VFMADD231PS 96(SI), Y4, Y2
+	VADDPS Y2, Y1, Y1
+	VFMADD231PS Y1, Y0, Y8       // acc += d·Σ
+	ADDQ $34, DI
+	ADDQ $128, SI
+	DECQ CX
+	JZ   q8reduce
+	// second block into Y9, to overlap the accumulation chains
+	MOVWLZX (DI), AX
+	MOVQ AX, X0
+	VCVTPH2PS X0, X0
+	VBROADCASTSS X0, Y0
+	VPMOVSXBD 2(DI), Y1
+	VPMOVSXBD 10(DI), Y2
+	VPMOVSXBD 18(DI), Y3
+	VPMOVSXBD 26(DI), Y4
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VMULPS (SI), Y1, Y1
+	VMULPS 32(SI), Y2, Y2
+	VFMADD231PS 64(SI), Y3, Y1
+	VFMADD231PS 96(SI), Y4, Y2
+	VADDPS Y2, Y1, Y1
+	VFMADD231PS Y1, Y0, Y9
+	ADDQ $34, DI
+	ADDQ $128, SI
+	DECQ CX
+	JMP  q8loop
+
+q8reduce:
+	VADDPS Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X5
+	VADDPS X5, X8, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VZEROUPPER
+	MOVSS X4, ret+24(FP)
+	RET
+
+// func dotQ4Blocks(nb int, x *float32, w *byte) float32
+//
+// Each 18-byte block: a half scale d and 16 bytes; byte j holds value j
+// (low nibble) and value j+16 (high nibble), both offset by 8.
+TEXT ·dotQ4Blocks(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DI
+	MOVQ $0x0F0F0F0F0F0F0F0F, AX
+	MOVQ AX, X14
+	VPBROADCASTQ X14, X14        // nibble mask
+	MOVQ $0x0808080808080808, AX
+	MOVQ AX, X13
+	VPBROADCASTQ X13, X13        // 8 in every byte
+	VXORPS Y8, Y8, Y8
+
+q4loop:
+	TESTQ CX, CX
+	JZ    q4reduce
+	MOVWLZX (DI), AX
+	MOVQ AX, X0
+	VCVTPH2PS X0, X0
+	VBROADCASTSS X0, Y0          // d
+	VMOVDQU 2(DI), X1            // 16 packed bytes
+	VPAND X14, X1, X2            // values 0..15
+	VPSRLW $4, X1, X3
+	VPAND X14, X3, X3            // values 16..31
+	VPSUBB X13, X2, X2           // q − 8
+	VPSUBB X13, X3, X3
+	VPMOVSXBD X2, Y4             // values 0..7
+	VPSRLDQ $8, X2, X2
+	VPMOVSXBD X2, Y5             // 8..15
+	VPMOVSXBD X3, Y6             // 16..23
+	VPSRLDQ $8, X3, X3
+	VPMOVSXBD X3, Y7             // 24..31
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VMULPS (SI), Y4, Y4
+	VMULPS 32(SI), Y5, Y5
+	VFMADD231PS 64(SI), Y6, Y4
+	VFMADD231PS 96(SI), Y7, Y5
+	VADDPS Y5, Y4, Y4
+	VFMADD231PS Y4, Y0, Y8       // acc += d·Σ
+	ADDQ $18, DI
+	ADDQ $128, SI
+	DECQ CX
+	JMP  q4loop
+
+q4reduce:
+	VEXTRACTF128 $1, Y8, X5
+	VADDPS X5, X8, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VZEROUPPER
+	MOVSS X4, ret+24(FP)
+	RET
+
+// func cvtF16x8(n int, dst *float32, src *byte)
+//
+// dst[i] = half(src[i]) for i < n; n a positive multiple of 8.
+TEXT ·cvtF16x8(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+
+cvtloop:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  cvtloop
+	VZEROUPPER
+	RET

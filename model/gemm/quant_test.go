@@ -1,0 +1,115 @@
+package gemm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// randQ returns a random rows×cols matrix of type t: halves of moderate
+// magnitude for f16, random scales and quants for q8_0 and q4_0.
+func randQ(t QType, rows, cols int, seed uint64) *QMatrix {
+	r := rand.New(rand.NewPCG(seed, 2))
+	half := func() uint16 { // sign, exponent 10..17 (≈ 2^-5 .. 2^2), random mantissa
+		return uint16(r.IntN(2))<<15 | uint16(10+r.IntN(8))<<10 | uint16(r.IntN(1024))
+	}
+	rb := t.RowBytes(cols)
+	data := make([]byte, rows*rb)
+	for row := range rows {
+		b := data[row*rb : (row+1)*rb]
+		switch t {
+		case QF16:
+			for i := range cols {
+				binary.LittleEndian.PutUint16(b[2*i:], half())
+			}
+		case QQ8_0, QQ4_0:
+			bs := 34
+			if t == QQ4_0 {
+				bs = 18
+			}
+			for blk := 0; blk < cols/32; blk++ {
+				binary.LittleEndian.PutUint16(b[blk*bs:], half()&^(7<<12)) // smaller scales
+				for i := 2; i < bs; i++ {
+					b[blk*bs+i] = byte(r.IntN(256))
+				}
+			}
+		}
+	}
+	q, err := NewQMatrix(t, rows, cols, data)
+	if err != nil {
+		panic(err)
+	}
+	return q
+}
+
+func TestQuantKernels(t *testing.T) {
+	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
+		for _, cols := range []int{32, 64, 96, 192, 1408} {
+			for _, n := range []int{1, 2, 5, 17} {
+				t.Run(fmt.Sprintf("%v_k%d_n%d", typ, cols, n), func(t *testing.T) {
+					rows := 77
+					q := randQ(typ, rows, cols, uint64(cols*10+n))
+					r := rand.New(rand.NewPCG(uint64(n), 3))
+					x := make([]float32, n*cols) // [n, cols]
+					for i := range x {
+						x[i] = float32(r.NormFloat64())
+					}
+					// Reference: dequantize, then float64 dot products.
+					w := make([]float32, rows*cols) // [rows, cols]
+					for row := range rows {
+						q.DequantizeRow(w[row*cols:(row+1)*cols], row)
+					}
+					for _, kern := range []*qkernels{goQKernels, qkern} {
+						saved := qkern
+						qkern = kern
+						for _, threads := range []int{1, 3} {
+							out := make([]float32, n*rows)
+							QNT(out, x, q, n, threads)
+							for i := range n {
+								for row := range rows {
+									var s, mag float64
+									for j := range cols {
+										p := float64(x[i*cols+j]) * float64(w[row*cols+j])
+										s += p
+										mag += math.Abs(p)
+									}
+									require.InDelta(t, s, out[i*rows+row], 1e-5*mag+1e-30, "%s: out[%d,%d]", kern.name, i, row)
+								}
+							}
+						}
+						qkern = saved
+					}
+				})
+			}
+		}
+	}
+	t.Logf("quantized kernels: %s", qkern.name)
+}
+
+func TestHalfTable(t *testing.T) {
+	tab := halfTable()
+	require.Equal(t, float32(1), tab[0x3c00])
+	require.Equal(t, float32(-2), tab[0xc000])
+	require.Equal(t, float32(math.Ldexp(1, -24)), tab[1])
+	require.Equal(t, float32(-math.Ldexp(1, -24)), tab[0x8001])
+	require.Equal(t, float32(65504), tab[0x7bff])
+	require.True(t, math.IsInf(float64(tab[0x7c00]), 1))
+}
+
+func BenchmarkQNT(b *testing.B) {
+	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
+		q := randQ(typ, 1408, 512, 1)
+		x := make([]float32, 512)
+		out := make([]float32, 1408)
+		b.Run(typ.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(q.Data)))
+			for range b.N {
+				QNT(out, x, q, 1, 1)
+			}
+		})
+	}
+}
