@@ -41,6 +41,7 @@ func main() {
 		"walk":     rt.walk,
 		"walkStep": rt.walkStep,
 		"explain":  rt.explain,
+		"pieces":   rt.pieces,
 	} {
 		api.Set(name, js.FuncOf(fn))
 	}
@@ -352,6 +353,21 @@ func (r *runner) explain(_ js.Value, args []js.Value) any {
 		return js.Null()
 	}
 	return jsonString(s.ExplainMerges(arg(args, 0).String()))
+}
+
+// pieces(ids: number[]) → JSON string of the text of each id, or null
+// without a model.
+func (r *runner) pieces(_ js.Value, args []js.Value) any {
+	s := r.session()
+	if s == nil {
+		return js.Null()
+	}
+	in := arg(args, 0)
+	ids := make([]int32, in.Length())
+	for i := range ids {
+		ids[i] = int32(in.Index(i).Int())
+	}
+	return jsonString(s.Pieces(ids))
 }
 
 func (r *runner) session() *session.Session {

@@ -148,3 +148,15 @@ func argmax(x []float32) int32 {
 func (s *Session) ExplainMerges(text string) []tokenizer.WordMerges {
 	return s.bot.Tok.ExplainMerges(text)
 }
+
+// Pieces returns the text of each id on its own (a piece that ends inside a
+// UTF-8 character shows U+FFFD); ids outside the vocabulary give "".
+func (s *Session) Pieces(ids []int32) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if id >= 0 && int(id) < s.info.Vocab {
+			out[i] = s.bot.Tok.Decode([]int32{id})
+		}
+	}
+	return out
+}

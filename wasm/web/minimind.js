@@ -223,6 +223,11 @@ export class MiniMind {
     return this.#call({ type: "explain", text });
   }
 
+  /** The text of each token id on its own. */
+  pieces(ids) {
+    return this.#call({ type: "pieces", ids: Array.from(ids) });
+  }
+
   /** Stops the worker and frees the model's memory. */
   dispose() {
     this.#die(new MiniMindError("The model was disposed.", "disposed"));
