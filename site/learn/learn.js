@@ -927,7 +927,7 @@ function dot(a, b) {
   return s;
 }
 
-function lineChart(series, { w, h = 160, logY = false, xLabel = "", yLabel = "" }) {
+function lineChart(series, { w, h = 160, logY = false, xLabel = "", yLabel = "", xTicks = null }) {
   const pal = palette();
   const [cv, g] = canvas(w, h, "chart");
   const pad = { l: 44, r: 8, t: 8, b: 26 };
@@ -943,7 +943,12 @@ function lineChart(series, { w, h = 160, logY = false, xLabel = "", yLabel = "" 
   g.font = "10px system-ui, sans-serif";
   g.fillText(logY ? `1e${y1.toFixed(1)}` : fmt(y1), 2, pad.t + 8);
   g.fillText(logY ? `1e${y0.toFixed(1)}` : fmt(y0), 2, h - pad.b);
-  g.fillText(xLabel, pad.l, h - 8);
+  if (xTicks) {
+    const every = Math.max(1, Math.ceil((xTicks.length * 46) / (w - pad.l - pad.r)));
+    g.textAlign = "center";
+    xTicks.forEach((tk, i) => i % every === 0 && g.fillText(tk, X(i), h - 10));
+    g.textAlign = "start";
+  } else g.fillText(xLabel, pad.l, h - 8);
   g.fillText(yLabel, pad.l + 4, pad.t + 12);
   for (const s of series) {
     g.strokeStyle = s.color;
@@ -1272,7 +1277,7 @@ function viewResidual(c) {
   series.push(series.splice(S.token, 1)[0]); // the chosen token on top
   series[series.length - 1].name = `token ${S.token} “${tokLabel(S.walk.pieces[S.token])}”`;
   series[0].name = series.length > 1 ? "other tokens" : series[0].name;
-  c.box.append(el("h3", {}, "‖x‖ of every token after each add"), lineChart(series, { w: Math.min(viewWidth(), 720), h: 200, xLabel: labels.join(" · ").slice(0, 90) }));
+  c.box.append(el("h3", {}, "‖x‖ of every token after each add"), lineChart(series, { w: Math.min(viewWidth(), 720), h: 200, xTicks: labels }));
   const items = [];
   for (let l = 0; l < d.NL; l++) {
     const a = norm(c.extra[L(l, "attn_out")], S.token * D, D),
