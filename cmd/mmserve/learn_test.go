@@ -189,6 +189,8 @@ func TestLearn(t *testing.T) {
 	engines := []string{"cpu"}
 	if rt.WebGPU {
 		engines = append(engines, "webgpu")
+	} else if os.Getenv("MINIMIND_REQUIRE_WEBGPU") == "1" {
+		t.Fatalf("MINIMIND_REQUIRE_WEBGPU=1 but the runtime has no WebGPU engine (%s)", rt.Built)
 	} else {
 		t.Logf("the runtime has no WebGPU engine (%s): the WebGPU walk is not checked", rt.Built)
 	}
@@ -262,6 +264,27 @@ func TestLearn(t *testing.T) {
 				t.Logf("%s on %s: %d steps, %d tokens, every tensor equals the native CPU engine's (worst relative error %.2g at %s); load to first view %.0f ms (trace %.0f ms); step change mean %.1f ms, max %.1f ms",
 					md.name, engine, len(steps), len(st.Tokens.IDs), worst, worstName, float64(firstView.Milliseconds()), st.Timings.TraceMs, sum/float64(len(stepMs)), maxMs)
 
+				// Sampling reshapes the cached logits: top-k 5 keeps 5 tokens,
+				// temperature 0 draws the greedy token.
+				gotoStep(t, ctx, logs, `"sample"`)
+				set := func(id string, v float64) learnState {
+					return eval[learnState](t, ctx, logs, 10*time.Second, fmt.Sprintf(`(async () => {
+						const e = document.getElementById(%q); e.value = %v; e.dispatchEvent(new Event("input"));
+						await new Promise(r => setTimeout(r, 100));
+						return window.minimindTutorial.state(); })()`, id, v))
+				}
+				set("s-topP", 1)
+				set("s-temperature", 1)
+				sm := set("s-topK", 5)
+				require.NotNil(t, sm.Sampling)
+				assert.Equal(t, 5, sm.Sampling.Kept, "top-k 5")
+				sm = set("s-temperature", 0)
+				assert.Equal(t, 1, sm.Sampling.Kept)
+				assert.Equal(t, int(ref.Next), sm.Sampling.Drawn, "temperature 0 draws the greedy token")
+				set("s-temperature", 0.85)
+				set("s-topK", 0)
+				set("s-topP", 0.85)
+
 				// Keyboard: → and j go forward, ← and k back.
 				gotoStep(t, ctx, logs, `"embed"`)
 				do(t, ctx, logs, 10*time.Second, chromedp.Click(chromedp.CSS("#step-title")),
@@ -308,13 +331,14 @@ func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, mod
 			screenshot(t, ctx, logs, dir, fmt.Sprintf("learn-%s-%s-%s", model, prefix, st.Step))
 		}
 	}
+	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1366, 1000))
 	shoot("desktop", views)
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	shoot("phone", []string{`"tokens"`, `"rope", {layer: 0}`, `"attn_probs", {layer: 0}`, `"sample"`})
 	eval[bool](t, ctx, logs, 10*time.Second, `(document.getElementById("outline-toggle").click(), true)`)
 	screenshot(t, ctx, logs, dir, fmt.Sprintf("learn-%s-phone-outline", model))
 	eval[bool](t, ctx, logs, 10*time.Second, `(document.getElementById("outline-toggle").click(), true)`)
-	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1280, 860), darkMode(true))
+	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1366, 1000), darkMode(true))
 	time.Sleep(300 * time.Millisecond)
 	shoot("dark", []string{`"attn_probs", {layer: 0}`, `"rope", {layer: 0}`, `"residual"`, `"router_experts", {layer: 0}`})
 	do(t, ctx, logs, 10*time.Second, darkMode(false))
