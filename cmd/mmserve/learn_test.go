@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http/httptest"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -320,7 +321,7 @@ func TestLearn(t *testing.T) {
 func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, model string) {
 	t.Helper()
 	views := []string{`"tokens"`, `"embed"`, `"q_proj", {layer: 0}`, `"rope", {layer: 0, token: 3}`, `"attn_scores", {layer: 0}`, `"attn_probs", {layer: 1, head: 1}`,
-		`"gate"`, `"router_experts", {layer: 0}`, `"logits"`, `"sample"`, `"kv_cache"`, `"decode_attn"`, `"residual"`}
+		`"gate"`, `"router_experts", {layer: 0}`, `"logits", {token: 1000}`, `"sample"`, `"kv_cache"`, `"decode_attn"`, `"residual"`}
 	shoot := func(prefix string, pick []string) {
 		for _, v := range pick {
 			st := gotoStep(t, ctx, logs, v)
@@ -335,7 +336,7 @@ func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, mod
 	shoot("desktop", views)
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	shoot("phone", []string{`"tokens"`, `"rope", {layer: 0}`, `"attn_probs", {layer: 0}`, `"sample"`})
-	eval[bool](t, ctx, logs, 10*time.Second, `(document.getElementById("outline-toggle").click(), true)`)
+	eval[bool](t, ctx, logs, 10*time.Second, `(document.getElementById("outline-toggle").click(), new Promise(r => setTimeout(() => r(true), 400)))`)
 	screenshot(t, ctx, logs, dir, fmt.Sprintf("learn-%s-phone-outline", model))
 	eval[bool](t, ctx, logs, 10*time.Second, `(document.getElementById("outline-toggle").click(), true)`)
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1366, 1000), darkMode(true))
@@ -343,3 +344,101 @@ func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, mod
 	shoot("dark", []string{`"attn_probs", {layer: 0}`, `"rope", {layer: 0}`, `"residual"`, `"router_experts", {layer: 0}`})
 	do(t, ctx, logs, 10*time.Second, darkMode(false))
 }
+
+// TestLearnBench measures the tutorial in headless Chromium on the CPU
+// engine: the time from navigation to the first view, the trace of a
+// 32-token prompt, and the time per step change, for the embedded Zero
+// model and a random minimind2-small; the anchor is the same walk on the
+// native CPU engine on one thread. Set MINIMIND_BROWSER_BENCH=1.
+func TestLearnBench(t *testing.T) {
+	if os.Getenv("MINIMIND_BROWSER_BENCH") != "1" {
+		t.Skip("set MINIMIND_BROWSER_BENCH=1 to measure the tutorial")
+	}
+	path := chromium(t)
+	rt, err := testRuntime()
+	require.NoError(t, err)
+	zero, err := zoo.Default()
+	require.NoError(t, err)
+	small := os.DirFS(writeTestModel(t, "minimind2-small", "minimind2", 9))
+	const text = "The light was filtered through a soft glass window while the river ran past the old house, and a friend walked slowly along the road to the city before the evening came."
+	for _, md := range []struct {
+		name string
+		fsys fs.FS
+	}{{"zero", zero}, {"minimind2-small", small}} {
+		// A raw prompt of exactly 32 tokens: the longest prefix of text
+		// (in words) with at most 32, padded with " and" if needed.
+		files := session.Files{}
+		for _, n := range []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} {
+			data, err := fs.ReadFile(md.fsys, n)
+			require.NoError(t, err)
+			files[n] = data
+		}
+		native, err := session.Load(context.Background(), "anchor", files, cpu.New(1))
+		require.NoError(t, err)
+		words := strings.Fields(text)
+		prompt := ""
+		for i := range words {
+			p := strings.Join(words[:i+1], " ")
+			if len(native.Tokenize(p).IDs) > 32 {
+				break
+			}
+			prompt = p
+		}
+		for len(native.Tokenize(prompt).IDs) < 32 {
+			prompt += " and"
+		}
+		ids := native.Tokenize(prompt).IDs
+		require.Len(t, ids, 32, prompt)
+		native.Walk(ids) // warm up
+		start := time.Now()
+		_, err = native.Walk(ids)
+		require.NoError(t, err)
+		nativeMs := float64(time.Since(start).Microseconds()) / 1e3
+
+		url := serveFS(t, rt, md.fsys, md.name)
+		logs := &pageLog{}
+		ctx := browser(t, path, false, logs)
+		start = time.Now()
+		do(t, ctx, logs, 30*time.Second, chromedp.Navigate(fmt.Sprintf("%s/learn/?engine=cpu&chat=0&prompt=%s", url, strings.ReplaceAll(prompt, " ", "+"))))
+		eval[bool](t, ctx, logs, 300*time.Second, `window.minimindTutorial.ready.then(() => true)`)
+		firstView := float64(time.Since(start).Milliseconds())
+		st := eval[learnState](t, ctx, logs, 10*time.Second, `window.minimindTutorial.state()`)
+		require.Len(t, st.Tokens.IDs, 32)
+		// A second trace of the same prompt (the runtime warm).
+		again := eval[learnState](t, ctx, logs, 120*time.Second, `(async () => {
+			document.getElementById("prompt-form").requestSubmit();
+			const t0 = performance.now();
+			while (performance.now() - t0 < 100000) {
+				await new Promise(r => setTimeout(r, 20));
+				if (document.body.dataset.state === "ready" && window.minimindTutorial.state().timings.walkMs !== undefined && performance.now() - t0 > 50) break;
+			}
+			return window.minimindTutorial.state(); })()`)
+		type times struct{ Cold, Warm []float64 }
+		tm := eval[times](t, ctx, logs, 300*time.Second, `(async () => {
+			const T = window.minimindTutorial, n = T.steps().length, cold = [], warm = [];
+			const slow = [];
+			for (let i = 0; i < n; i++) { await T.goto(i); const tm = T.state().timings; cold.push(tm.lastStepMs); slow.push([tm.lastStepMs, T.state().step, JSON.stringify(tm.phases)]); }
+			slow.sort((a, b) => b[0] - a[0]); console.log("slowest: " + JSON.stringify(slow.slice(0, 8)));
+			for (let i = 0; i < n; i++) { await T.goto(i); warm.push(T.state().timings.lastStepMs); }
+			return { Cold: cold, Warm: warm }; })()`)
+		stat := func(v []float64) (mean, p95, mx float64) {
+			s := append([]float64(nil), v...)
+			slicesSort(s)
+			for _, x := range s {
+				mean += x
+			}
+			return mean / float64(len(s)), s[int(0.95*float64(len(s)-1))], s[len(s)-1]
+		}
+		cm, cp, cx := stat(tm.Cold)
+		wm, wp, wx := stat(tm.Warm)
+		t.Logf("%s, 32-token prompt, CPU engine in the browser: load to first view %.0f ms (runtime start + model load %.0f ms); trace %.0f ms at load, %.0f ms warm (native CPU, 1 thread: %.0f ms, ratio %.1f×); step change over %d steps: first visit mean %.1f ms, p95 %.1f, max %.1f; revisit mean %.1f ms, p95 %.1f, max %.1f",
+			md.name, firstView, st.Timings.LoadMs, st.Timings.TraceMs, again.Timings.TraceMs, nativeMs, again.Timings.TraceMs/nativeMs, len(tm.Cold), cm, cp, cx, wm, wp, wx)
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "slowest") {
+				t.Log(l)
+			}
+		}
+	}
+}
+
+func slicesSort(s []float64) { sort.Float64s(s) }

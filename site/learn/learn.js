@@ -179,42 +179,67 @@ function heatmap(o) {
   const off = new OffscreenCanvas(o.cols, o.rows);
   const og = off.getContext("2d");
   const img = og.createImageData(o.cols, o.rows);
-  for (let r = 0; r < o.rows; r++)
-    for (let k = 0; k < o.cols; k++) {
+  // A 256-colour table: the value's position in [-lim, lim] (or [0, lim]).
+  const seq = (o.kind || "div") === "seq";
+  const lut = new Uint8Array(256 * 3);
+  for (let j = 0; j < 256; j++) {
+    const col = colour(seq ? (j / 255) * lim : (j / 255 - 0.5) * 2 * lim, lim, seq ? "seq" : "div", pal);
+    lut[3 * j] = col[0];
+    lut[3 * j + 1] = col[1];
+    lut[3 * j + 2] = col[2];
+  }
+  const px = img.data;
+  const sc = seq ? 255 / lim : 127.5 / lim;
+  const masked = o.masked;
+  for (let r = 0, i = 0; r < o.rows; r++)
+    for (let k = 0; k < o.cols; k++, i += 4) {
       const v = o.get(r, k);
-      const m = (o.masked && o.masked(r, k)) || !Number.isFinite(v);
-      const col = m ? pal.mask : colour(v, lim, o.kind || "div", pal);
-      const i = 4 * (r * o.cols + k);
-      img.data[i] = col[0];
-      img.data[i + 1] = col[1];
-      img.data[i + 2] = col[2];
-      img.data[i + 3] = 255;
+      if ((masked && masked(r, k)) || !Number.isFinite(v)) {
+        px[i] = pal.mask[0];
+        px[i + 1] = pal.mask[1];
+        px[i + 2] = pal.mask[2];
+      } else {
+        let j = Math.round(seq ? v * sc : v * sc + 127.5);
+        j = j < 0 ? 0 : j > 255 ? 255 : j;
+        px[i] = lut[3 * j];
+        px[i + 1] = lut[3 * j + 1];
+        px[i + 2] = lut[3 * j + 2];
+      }
+      px[i + 3] = 255;
     }
   og.putImageData(img, 0, 0);
   g.imageSmoothingEnabled = false;
   g.drawImage(off, labelW, topH, plotW, rowH * o.rows);
-  // Hatch the masked cells.
+  // Hatch the masked cells: one path of all of them, filled with a pattern.
   if (o.masked) {
-    g.save();
-    g.strokeStyle = pal.hatch;
-    g.lineWidth = 1;
+    const path = new Path2D();
+    let any = false;
     for (let r = 0; r < o.rows; r++)
       for (let k = 0; k < o.cols; k++) {
         if (!o.masked(r, k)) continue;
-        const x = labelW + k * colW,
-          y = topH + r * rowH;
-        g.beginPath();
-        g.rect(x, y, colW, rowH);
-        g.save();
-        g.clip();
-        for (let d = -rowH; d < colW; d += 5) {
-          g.moveTo(x + d, y + rowH);
-          g.lineTo(x + d + rowH, y);
-        }
-        g.stroke();
-        g.restore();
+        // Runs of masked cells in a row become one rectangle.
+        let e = k;
+        while (e + 1 < o.cols && o.masked(r, e + 1)) e++;
+        path.rect(labelW + k * colW, topH + r * rowH, (e - k + 1) * colW, rowH);
+        any = true;
+        k = e;
       }
-    g.restore();
+    if (any) {
+      const pc = new OffscreenCanvas(6, 6);
+      const pg = pc.getContext("2d");
+      pg.strokeStyle = pal.hatch;
+      pg.lineWidth = 1;
+      pg.beginPath();
+      pg.moveTo(0, 6);
+      pg.lineTo(6, 0);
+      pg.moveTo(-1, 1);
+      pg.lineTo(1, -1);
+      pg.moveTo(5, 7);
+      pg.lineTo(7, 5);
+      pg.stroke();
+      g.fillStyle = g.createPattern(pc, "repeat");
+      g.fill(path);
+    }
   }
   g.font = `${Math.min(12, Math.max(8, rowH - 4))}px ui-monospace, SFMono-Regular, Menlo, monospace`;
   g.textBaseline = "middle";
@@ -572,7 +597,7 @@ const STEPS = [
     view: (c) => viewRows(c, "D"),
   },
   {
-    id: "logits", group: "out", title: "lm_head: logits",
+    id: "logits", group: "out", title: "Output head: logits",
     tensor: () => "logits",
     text: (d) => `The output head scores every token of the vocabulary for the next position${S.info.config.tie_word_embeddings !== false ? " (its matrix is the embedding matrix, transposed: tied weights)" : ""}. Shown: the highest logits after the chosen token.`,
     formula: (d) => `logits = z · Eᵀ, Eᵀ ∈ ${R(d.D, d.V)} → ${R(d.T, d.V)}`,
@@ -679,6 +704,8 @@ function renderControls(entry) {
 
 const rowLabels = () => S.walk.pieces.map((p, i) => `${i} ${tokLabel(p)}`);
 
+// numbersFor fills the numeric view; the grid of values is built when the
+// view is opened (or is open), so that stepping stays fast.
 function numbersFor(values, what, offset = 0) {
   const body = $("numbers-body");
   $("numbers-what").textContent = what;
@@ -697,10 +724,18 @@ function numbersFor(values, what, offset = 0) {
     sq += v * v;
   }
   const stats = el("p", { class: "stats" }, `${n} values · min ${fmt(mn)} · max ${fmt(mx)} · mean ${fmt(sum / Math.max(1, fin))} · ‖·‖ ${fmt(Math.sqrt(sq))}`);
-  const grid = el("div", { class: "num-grid" });
-  const show = Math.min(n, 512);
-  for (let i = 0; i < show; i++) grid.append(el("span", { class: "num" }, el("i", {}, i + offset), fmt(values[i])));
-  body.replaceChildren(stats, grid, n > show ? el("p", { class: "muted" }, `… and ${n - show} more (state().tensor has them all)`) : "");
+  body.replaceChildren(stats);
+  S.numbersFill = () => {
+    const grid = el("div", { class: "num-grid" });
+    const show = Math.min(n, 512);
+    const parts = [];
+    for (let i = 0; i < show; i++) parts.push(`<span class="num"><i>${i + offset}</i>${fmt(values[i])}</span>`);
+    grid.innerHTML = parts.join("");
+    body.append(grid);
+    if (n > show) body.append(el("p", { class: "muted" }, `… and ${n - show} more (state().tensor has them all)`));
+    S.numbersFill = null;
+  };
+  if ($("numbers").open) S.numbersFill();
 }
 
 function viewRows(c, what, kind = "div") {
@@ -1146,14 +1181,31 @@ async function viewTop(c, isProb, fixedRow) {
   const [rows, V] = c.shape;
   const r = fixedRow ?? S.token;
   const row = c.data.subarray(r * V, (r + 1) * V);
-  const order = Array.from(row.keys()).sort((a, b) => row[b] - row[a] || a - b).slice(0, 15);
+  const order = topIds(row, 15);
   const ps = await pieces(order);
-  const items = order.map((id, i) => ({ label: `${tokLabel(ps[i])}`, value: row[id], text: isProb ? `${(100 * row[id]).toFixed(2)}%` : fmt(row[id]), title: `id ${id}`, cls: i === 0 ? "top" : "" }));
+  const items = order.map((id, i) => ({ label: `${tokLabel(ps[i])}`, value: row[id], text: isProb ? `${(100 * row[id]).toFixed(2)}%` : fmt(row[id]), title: `id ${id}`, cls: i === 0 ? "best" : "" }));
   const where = fixedRow === undefined ? `after token ${r} “${tokLabel(S.walk.pieces[r])}”` : `after “${tokLabel(S.walk.nextPiece)}”`;
   c.box.append(el("h3", {}, `The 15 ${isProb ? "most likely" : "highest-scoring"} next tokens ${where}`), bars(items, isProb ? { lim: 1 } : {}));
   if (fixedRow === undefined && r === rows - 1) c.box.append(el("p", { class: "muted small" }, `The greedy choice here is “${tokLabel(S.walk.nextPiece)}” (id ${S.walk.next}).`));
   numbersFor(Array.from(row.subarray(0, 512)), `${isProb ? "probabilities" : "logits"} ${where}, ids 0…`);
   return { shape: [V], data: row };
+}
+
+// topIds returns the ids of the n largest values, best first (ties: lower id).
+function topIds(row, n) {
+  const best = [];
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (best.length === n && v <= row[best[n - 1]]) continue;
+    let j = best.length < n ? best.length : n - 1;
+    while (j > 0 && row[best[j - 1]] < v) {
+      if (j < n) best[j] = best[j - 1];
+      j--;
+    }
+    best[j] = i;
+    if (best.length > n) best.length = n;
+  }
+  return best;
 }
 
 // shapeDist reshapes logits [V] as model.Sampler does: repetition penalty,
@@ -1165,7 +1217,7 @@ function shapeDist(logits, context, o) {
     for (const id of new Set(context)) l[id] = l[id] > 0 ? l[id] / o.rep : l[id] * o.rep;
   }
   const idx = Array.from(l.keys()).sort((a, b) => l[b] - l[a] || a - b);
-  if (o.temperature <= 0) return { ids: [idx[0]], p: [1], greedy: idx[0], kept: 1 };
+  if (o.temperature <= 0) return { ids: [idx[0]], p: [1], greedy: idx[0], kept: 1, order: idx };
   let n = o.topK > 0 && o.topK < idx.length ? o.topK : idx.length;
   const mx = l[idx[0]] / o.temperature;
   let p = [],
@@ -1187,7 +1239,7 @@ function shapeDist(logits, context, o) {
     p = p.slice(0, n);
     sum = p.reduce((a, b) => a + b, 0);
   }
-  return { ids: idx.slice(0, n), p: p.map((v) => v / sum), greedy: idx[0], kept: n };
+  return { ids: idx.slice(0, n), p: p.map((v) => v / sum), greedy: idx[0], kept: n, order: idx };
 }
 
 async function viewSampling(c) {
@@ -1205,9 +1257,11 @@ async function viewSampling(c) {
       break;
     }
   }
-  const show = dist.ids.slice(0, 15);
+  // The 15 best tokens after the penalty; those the settings cut show 0.
+  const show = dist.order.slice(0, 15);
+  const pOf = new Map(dist.ids.map((id, i) => [id, dist.p[i]]));
   const ps = await pieces([...show, drawn, dist.greedy]);
-  S.samplingView = { kept: dist.kept, drawn, greedy: dist.greedy, top: show.map((id, i) => ({ id, p: dist.p[i] })) };
+  S.samplingView = { kept: dist.kept, drawn, greedy: dist.greedy, top: show.map((id) => ({ id, p: pOf.get(id) || 0 })) };
   const box = c.box;
   const ctl = (key, label, min, max, stepv) => {
     const inp = el("input", { type: "range", min, max, step: stepv, value: o[key], id: `s-${key}`, "aria-label": label });
@@ -1221,9 +1275,13 @@ async function viewSampling(c) {
       el("button", { type: "button", class: "chip", id: "draw", onclick: () => { o.u = Math.random(); rerender(); } }, "Draw"),
       el("span", {}, `u = ${o.u.toFixed(3)} → `, el("b", { class: "drawn" }, `“${tokLabel(ps[show.length])}”`), ` (id ${drawn}) · greedy: “${tokLabel(ps[show.length + 1])}” · ${dist.kept} token${dist.kept === 1 ? "" : "s"} can be drawn`)),
   );
-  const items = show.map((id, i) => ({ label: tokLabel(ps[i]), value: dist.p[i], text: `${(100 * dist.p[i]).toFixed(2)}%`, title: `id ${id}, logit ${fmt(logits[id])}`, cls: id === drawn ? "top" : "" }));
-  box.append(el("h3", {}, `The distribution the draw uses (${o.temperature <= 0 ? "temperature 0: greedy" : "after the settings"})`), bars(items, { lim: 1 }));
-  numbersFor(show.map((_, i) => dist.p[i]), "probabilities of the 15 best kept tokens");
+  const items = show.map((id, i) => {
+    const p = pOf.get(id);
+    const why = p !== undefined ? "" : o.temperature <= 0 ? "greedy" : o.topK > 0 && i >= o.topK ? "top-k" : "top-p";
+    return { label: tokLabel(ps[i]), value: p || 0, text: p !== undefined ? `${(100 * p).toFixed(2)}%` : `cut (${why})`, title: `id ${id}, logit ${fmt(logits[id])}`, cls: id === drawn ? "best" : p === undefined ? "cut" : "" };
+  });
+  box.append(el("h3", {}, `The 15 best tokens and the distribution the draw uses (${o.temperature <= 0 ? "temperature 0: greedy" : "after the settings"})`), bars(items, { lim: 1 }));
+  numbersFor(show.map((id) => pOf.get(id) || 0), "probabilities of the 15 best tokens after the settings");
   const probs = c.data.subarray((d.T - 1) * d.V, d.T * d.V);
   return { shape: [d.V], data: probs };
 }
@@ -1381,6 +1439,7 @@ async function render() {
   const needs = e.def.needs ? e.def.needs(e.layer ?? S.layer) : [];
   const [data, ...extras] = await Promise.all([name === "resid_norms" ? Promise.resolve(null) : step(name), ...needs.map(step)]);
   if (seq !== S.renderSeq) return;
+  const tFetch = performance.now();
   const extra = Object.fromEntries(needs.map((n, i) => [n, extras[i]]));
   const shape = name === "resid_norms" ? [2 * d.NL + 1, d.T] : shapeOf(name);
   $("step-crumb").textContent = e.layer !== null ? `Layer ${e.layer} · ${GROUPS[e.def.group]}` : GROUPS[e.def.group];
@@ -1395,6 +1454,7 @@ async function render() {
   view.replaceChildren(box);
   const drawn = await e.def.view(c);
   if (seq !== S.renderSeq) return;
+  const tView = performance.now();
   const tensor = name === "resid_norms" ? { name, shape: drawn.shape, data: drawn.data } : { name, shape, data };
   S.current = { entry: e, name, tensor, drawn };
   // Outline, timeline, URL.
@@ -1410,6 +1470,7 @@ async function render() {
   $("next").disabled = S.idx === S.list.length - 1;
   writeURL();
   S.lastStepMs = performance.now() - t0;
+  S.lastPhases = { fetchMs: tFetch - t0, viewMs: tView - tFetch, restMs: performance.now() - tView };
   document.body.dataset.step = e.def.id;
   // Prefetch the neighbours so that the next step change is instant.
   for (const j of [S.idx + 1, S.idx - 1]) {
@@ -1421,7 +1482,8 @@ async function render() {
   }
 }
 
-function writeURL() {
+// viewURL is the deep link of what is on screen.
+function viewURL() {
   const p = new URLSearchParams(location.search);
   p.set("prompt", S.prompt);
   p.set("chat", S.chat ? "1" : "0");
@@ -1429,7 +1491,15 @@ function writeURL() {
   p.set("layer", S.layer);
   p.set("head", S.head);
   p.set("token", S.token);
-  history.replaceState(null, "", `${location.pathname}?${p}`);
+  return `${location.origin}${location.pathname}?${p}`;
+}
+
+// writeURL puts the deep link in the address bar, at most every 200 ms (the
+// browser limits how often a page may change its URL).
+let urlTimer = 0;
+function writeURL() {
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(() => history.replaceState(null, "", viewURL()), 200);
 }
 
 // ---- running a prompt ----------------------------------------------------------
@@ -1529,6 +1599,7 @@ function wire() {
   $("next").addEventListener("click", () => goto(S.idx + 1));
   $("scrub").addEventListener("input", () => goto(Number($("scrub").value)));
   $("outline-toggle").addEventListener("click", () => toggleOutline());
+  $("numbers").addEventListener("toggle", () => $("numbers").open && S.numbersFill && S.numbersFill());
   document.addEventListener("keydown", (ev) => {
     if (ev.target.closest && ev.target.closest("input[type=text], textarea, select") || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     if (!S.walk) return;
@@ -1584,8 +1655,8 @@ window.minimindTutorial = {
       drawn: cur ? { shape: cur.drawn.shape, size: cur.drawn.data.length } : null,
       rope: cur && cur.entry.def.id === "rope" ? { grid: S.ropeGrid, check: S.ropeCheck } : null,
       sampling: cur && cur.entry.def.id === "sample" ? { ...S.sampling, ...S.samplingView } : null,
-      timings: { traceMs: S.walk && S.walk.traceMs, walkMs: S.walkMs, lastStepMs: S.lastStepMs, firstViewMs: S.firstViewMs, loadMs: S.info && S.info.timings.totalMs },
-      url: location.href,
+      timings: { phases: S.lastPhases, traceMs: S.walk && S.walk.traceMs, walkMs: S.walkMs, lastStepMs: S.lastStepMs, firstViewMs: S.firstViewMs, loadMs: S.info && S.info.timings.totalMs },
+      url: S.walk ? viewURL() : location.href,
     };
   },
 };
