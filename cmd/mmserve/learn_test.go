@@ -310,6 +310,17 @@ func TestLearn(t *testing.T) {
 				if engine == "cpu" {
 					learnScreenshots(t, ctx, logs, shots, md.name)
 				}
+				if engine == "cpu" && md.name == "zero" {
+					// Another model, opened as a folder: the walk follows
+					// its architecture (minimind3 MoE: q/k-norm, routing).
+					do(t, ctx, logs, 10*time.Second, chromedp.SetUploadFiles(chromedp.CSS("#pick-folder"), []string{moeDir}))
+					ids := eval[[]string](t, ctx, logs, 120*time.Second, `(async () => {
+						while (window.minimindTutorial.state().family !== "minimind3" || document.body.dataset.state !== "ready") await new Promise(r => setTimeout(r, 50));
+						return window.minimindTutorial.steps().map(s => s.id); })()`)
+					assert.Contains(t, ids, "q_norm")
+					assert.Contains(t, ids, "router_experts")
+					assert.NotContains(t, ids, "gate")
+				}
 				assert.Empty(t, consoleProblems(logs), "console errors")
 			})
 		}
@@ -332,6 +343,11 @@ func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, mod
 			screenshot(t, ctx, logs, dir, fmt.Sprintf("learn-%s-%s-%s", model, prefix, st.Step))
 		}
 	}
+	// The README's picture: a small window on the attention lab.
+	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1100, 720))
+	gotoStep(t, ctx, logs, `"attn_probs", {layer: 1, head: 1, token: 1000}`)
+	eval[bool](t, ctx, logs, 10*time.Second, `(document.getElementById("stage").scrollTop = 0, new Promise(r => setTimeout(() => r(true), 300)))`)
+	screenshot(t, ctx, logs, dir, "learn-"+model+"-readme")
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1366, 1000))
 	shoot("desktop", views)
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))

@@ -99,7 +99,7 @@ function bytesText(n) {
 
 function palette() {
   return dark()
-    ? { mid: [26, 29, 36], neg: [96, 165, 250], pos: [248, 113, 113], seq: [129, 140, 248], mask: [48, 52, 62], hatch: "rgba(255,255,255,0.10)", text: "#e8e9ed", muted: "#9aa0ad", line: "#2b2f39", q: "#818cf8", k: "#fb923c", faint: "rgba(255,255,255,0.25)" }
+    ? { mid: [26, 29, 36], neg: [96, 165, 250], pos: [248, 113, 113], seq: [190, 198, 255], mask: [48, 52, 62], hatch: "rgba(255,255,255,0.10)", text: "#e8e9ed", muted: "#9aa0ad", line: "#2b2f39", q: "#818cf8", k: "#fb923c", faint: "rgba(255,255,255,0.25)" }
     : { mid: [255, 255, 255], neg: [37, 99, 235], pos: [220, 38, 38], seq: [79, 70, 229], mask: [236, 237, 241], hatch: "rgba(0,0,0,0.10)", text: "#1d1f24", muted: "#6a6f7a", line: "#e3e5ea", q: "#4f46e5", k: "#ea580c", faint: "rgba(0,0,0,0.22)" };
 }
 
@@ -319,7 +319,7 @@ function bars(items, { lim, signed = false, cls = "" } = {}) {
   const box = el("div", { class: `bars ${cls}` });
   for (const it of items) {
     const w = (Math.abs(it.value) / m) * (signed ? 50 : 100);
-    const bar = el("span", { class: `bar ${it.value < 0 ? "neg" : "pos"} ${it.cls || ""}` });
+    const bar = el("span", { class: `bar ${it.value < 0 ? "neg" : ""}` });
     bar.style.width = `${w}%`;
     if (signed) bar.style[it.value < 0 ? "right" : "left"] = "50%";
     const row = el(
@@ -1278,7 +1278,7 @@ async function viewSampling(c) {
   const items = show.map((id, i) => {
     const p = pOf.get(id);
     const why = p !== undefined ? "" : o.temperature <= 0 ? "greedy" : o.topK > 0 && i >= o.topK ? "top-k" : "top-p";
-    return { label: tokLabel(ps[i]), value: p || 0, text: p !== undefined ? `${(100 * p).toFixed(2)}%` : `cut (${why})`, title: `id ${id}, logit ${fmt(logits[id])}`, cls: id === drawn ? "best" : p === undefined ? "cut" : "" };
+    return { label: tokLabel(ps[i]), value: p || 0, text: p !== undefined ? `${(100 * p).toFixed(2)}%` : why === "greedy" ? "—" : `✂ ${why}`, title: `id ${id}, logit ${fmt(logits[id])}`, cls: id === drawn ? "best" : p === undefined ? "cut" : "" };
   });
   box.append(el("h3", {}, `The 15 best tokens and the distribution the draw uses (${o.temperature <= 0 ? "temperature 0: greedy" : "after the settings"})`), bars(items, { lim: 1 }));
   numbersFor(show.map((id) => pOf.get(id) || 0), "probabilities of the 15 best tokens after the settings");
@@ -1554,19 +1554,16 @@ function numParam(k) {
   return params.has(k) && params.get(k) !== "" && !Number.isNaN(Number(params.get(k))) ? Number(params.get(k)) : undefined;
 }
 
-async function start() {
-  const prompt = params.get("prompt") ?? EXAMPLES[0].prompt;
-  const chat = params.has("chat") ? params.get("chat") !== "0" : prompt === EXAMPLES[0].prompt || !params.has("prompt");
-  $("prompt").value = prompt;
-  $("chat-template").checked = chat;
-  for (const ex of EXAMPLES) {
-    $("examples").append(el("button", { type: "button", class: "chip", onclick: () => { $("prompt").value = ex.prompt; $("chat-template").checked = ex.chat; run(ex.prompt, ex.chat); } }, ex.prompt, ex.chat ? el("small", {}, " chat") : ""));
-  }
+// loadModel loads a model (undefined: the site's default) and shows it.
+async function loadModel(model) {
   $("loading").hidden = false;
+  $("loading-text").textContent = "Starting…";
+  if (S.mm) S.mm.dispose();
+  S.mm = null;
   try {
     S.mm = await MiniMind.load({
       engine: params.get("engine") || "auto",
-      model: params.get("model") || undefined,
+      model,
       onProgress: (p) => {
         if (p.message) $("loading-text").textContent = p.message;
         if (p.phase === "download" && p.overallTotal) $("loading-bar").style.width = `${(100 * p.overallLoaded) / p.overallTotal}%`;
@@ -1580,10 +1577,22 @@ async function start() {
   }
   $("loading").hidden = true;
   S.info = S.mm.info();
+  S.pieceCache = new Map();
   $("model-name").textContent = `${S.info.name} · ${S.info.family} · ${(S.info.params / 1e6).toFixed(2)}M params · ${S.info.layers} layers${S.info.moe ? ` · MoE ${S.info.experts} experts` : ""}`;
   const badge = $("engine");
   badge.textContent = S.mm.engine === "webgpu" ? "WebGPU" : "CPU · wasm";
   badge.hidden = false;
+}
+
+async function start() {
+  const prompt = params.get("prompt") ?? EXAMPLES[0].prompt;
+  const chat = params.has("chat") ? params.get("chat") !== "0" : prompt === EXAMPLES[0].prompt || !params.has("prompt");
+  $("prompt").value = prompt;
+  $("chat-template").checked = chat;
+  for (const ex of EXAMPLES) {
+    $("examples").append(el("button", { type: "button", class: "chip", onclick: () => { $("prompt").value = ex.prompt; $("chat-template").checked = ex.chat; run(ex.prompt, ex.chat); } }, ex.prompt, ex.chat ? el("small", {}, " chat") : ""));
+  }
+  await loadModel(params.get("model") || undefined);
   S.loadMs = performance.now();
   await run(prompt, chat, { step: params.get("step") || 0, layer: numParam("layer"), head: numParam("head"), token: numParam("token") });
   S.firstViewMs = performance.now();
@@ -1599,6 +1608,16 @@ function wire() {
   $("next").addEventListener("click", () => goto(S.idx + 1));
   $("scrub").addEventListener("input", () => goto(Number($("scrub").value)));
   $("outline-toggle").addEventListener("click", () => toggleOutline());
+  $("pick-folder").addEventListener("change", async () => {
+    const files = [...$("pick-folder").files];
+    $("pick-folder").value = "";
+    if (!files.length) return;
+    const name = (files[0].webkitRelativePath || files[0].name).split("/")[0];
+    try {
+      await loadModel({ files, name });
+      await run(S.prompt || $("prompt").value, S.chat);
+    } catch {}
+  });
   $("numbers").addEventListener("toggle", () => $("numbers").open && S.numbersFill && S.numbersFill());
   document.addEventListener("keydown", (ev) => {
     if (ev.target.closest && ev.target.closest("input[type=text], textarea, select") || ev.altKey || ev.ctrlKey || ev.metaKey) return;
