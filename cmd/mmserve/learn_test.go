@@ -344,10 +344,11 @@ func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, mod
 		}
 	}
 	// The README's picture: a small window on the attention lab.
-	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1100, 720))
+	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1040, 960))
+	time.Sleep(400 * time.Millisecond) // the page redraws after a resize
 	gotoStep(t, ctx, logs, `"attn_probs", {layer: 1, head: 1, token: 1000}`)
 	eval[bool](t, ctx, logs, 10*time.Second, `(() => { const st = document.getElementById("stage");
-		st.scrollTop = document.getElementById("step-formula").getBoundingClientRect().top - st.getBoundingClientRect().top + st.scrollTop - 8;
+		st.scrollTop = document.getElementById("step-crumb").getBoundingClientRect().top - st.getBoundingClientRect().top + st.scrollTop - 6;
 		return new Promise(r => setTimeout(() => r(true), 300)); })()`)
 	screenshot(t, ctx, logs, dir, "learn-"+model+"-readme")
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1366, 1000))

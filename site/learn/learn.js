@@ -1451,9 +1451,14 @@ async function render() {
   const box = el("div", { class: "view-inner" });
   const c = { entry: { ...e, layer: e.layer ?? S.layer }, name, data, shape, d, extra, box };
   const view = $("view");
+  const stage = $("stage");
+  const scroll = stage.scrollTop; // kept across the redraw (the view is empty while it is drawn)
+  view.style.minHeight = `${view.offsetHeight}px`;
   view.replaceChildren(box);
   const drawn = await e.def.view(c);
   if (seq !== S.renderSeq) return;
+  view.style.minHeight = "";
+  stage.scrollTop = scroll;
   const tView = performance.now();
   const tensor = name === "resid_norms" ? { name, shape: drawn.shape, data: drawn.data } : { name, shape, data };
   S.current = { entry: e, name, tensor, drawn };
