@@ -353,6 +353,12 @@ func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, mod
 	screenshot(t, ctx, logs, dir, "learn-"+model+"-readme")
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1366, 1000))
 	shoot("desktop", views)
+	// The lower half of the attention lab: every head and the GQA grouping.
+	gotoStep(t, ctx, logs, `"attn_probs", {layer: 0, head: 0}`)
+	eval[bool](t, ctx, logs, 10*time.Second, `(() => { const st = document.getElementById("stage");
+		st.scrollTop = document.querySelector(".heads").getBoundingClientRect().top - st.getBoundingClientRect().top + st.scrollTop - 60;
+		return new Promise(r => setTimeout(() => r(true), 200)); })()`)
+	screenshot(t, ctx, logs, dir, fmt.Sprintf("learn-%s-desktop-attn_probs-heads", model))
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	shoot("phone", []string{`"tokens"`, `"rope", {layer: 0}`, `"attn_probs", {layer: 0}`, `"sample"`})
 	eval[bool](t, ctx, logs, 10*time.Second, `(document.getElementById("outline-toggle").click(), new Promise(r => setTimeout(() => r(true), 400)))`)
