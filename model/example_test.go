@@ -45,6 +45,6 @@ func ExampleTrace_detail() {
 	fmt.Println(len(tr.Steps), tr.Names()[:4])
 	fmt.Println(tr.Step("layers.0.q_proj").Shape, tr.Step("layers.0.silu").Shape, tr.Step("probs").Shape)
 	// Output:
-	// 45 [tokens embed layers.0.input_rms layers.0.input_norm]
+	// 49 [tokens embed layers.0.input_rms layers.0.input_norm_weight]
 	// [3 4 16] [3 192] [3 6400]
 }

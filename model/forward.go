@@ -160,6 +160,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 		// Attention block.
 		la.h1 = e.Alloc(N * D) // [N, D]
 		tr.recordRMS(e, name("input_rms"), x, T, D, c.NormEps)
+		tr.recordDetail(e, name("input_norm_weight"), lw.InputNorm, D)
 		e.RMSNorm(la.h1, x, lw.InputNorm, N, D, float32(c.NormEps))
 		tr.record(e, name("input_norm"), la.h1, T, D)
 		la.q = e.Alloc(N * H * hd)   // [N, H, hd]
@@ -221,6 +222,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 		// Feed-forward block.
 		la.h2 = e.Alloc(N * D) // [N, D]
 		tr.recordRMS(e, name("post_rms"), la.xMid, T, D, c.NormEps)
+		tr.recordDetail(e, name("post_norm_weight"), lw.PostNorm, D)
 		e.RMSNorm(la.h2, la.xMid, lw.PostNorm, N, D, float32(c.NormEps))
 		tr.record(e, name("post_norm"), la.h2, T, D)
 		var f Tensor // [N, D]

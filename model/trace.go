@@ -30,6 +30,7 @@ type TraceStep struct {
 //
 //	"tokens"                    [T]        the token ids (as float32)
 //	"layers.{i}.input_rms"      [T]        (host) 1/sqrt(mean(x²)+eps) of the residual x
+//	"layers.{i}.input_norm_weight" [D]     the RMSNorm's weight g
 //	"layers.{i}.q_proj"         [T, H, hd] h·Wq, before q-norm and RoPE
 //	"layers.{i}.k_proj"         [T, KVH, hd]
 //	"layers.{i}.q_norm"         [T, H, hd] after q-norm, before RoPE (MiniMind3)
@@ -38,6 +39,7 @@ type TraceStep struct {
 //	"layers.{i}.v_cache"        [S, KVH, hd]
 //	"layers.{i}.attn_ctx"       [T, H, hd] Σ probs·V per head, before o_proj
 //	"layers.{i}.post_rms"       [T]        (host) 1/sqrt(mean(x²)+eps) of resid_mid
+//	"layers.{i}.post_norm_weight" [D]      its weight
 //	"layers.{i}.gate", ".up"    [T, F]     dense SwiGLU projections
 //	"layers.{i}.silu"           [T, F]     (host) silu(gate)
 //	"layers.{i}.act"            [T, F]     silu(gate) ⊙ up, the input of down

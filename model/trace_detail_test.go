@@ -63,6 +63,15 @@ func TestTraceDetail(t *testing.T) {
 					}
 					assert.InDelta(t, 1/math.Sqrt(ss/float64(D)+c.NormEps), rms[i], 1e-4*float64(rms[i]))
 				}
+				// input_norm = x · r ⊙ g.
+				g, h1 := step(p("input_norm_weight")).Data, step(p("input_norm")).Data
+				require.Len(t, g, D)
+				for i := range T {
+					for j := range D {
+						assert.InDelta(t, x[i*D+j]*rms[i]*g[j], h1[i*D+j], 1e-4*(1+math.Abs(float64(h1[i*D+j]))))
+					}
+				}
+				step(p("post_norm_weight"))
 				// RoPE of q_proj (or q_norm) is q: rotate_half with the model's tables.
 				pre := p("q_proj")
 				if c.QKNorm() {

@@ -309,10 +309,8 @@ func (r *runner) walk(_ js.Value, args []js.Value) any {
 			}
 			ids = s.Tokenize(text).IDs
 		}
-		r.walkMu.Lock()
-		r.lastWalk = nil // free the previous trace before computing the next
-		r.walkMu.Unlock()
-		runtime.GC()
+		// The previous walk stays until this one succeeds: the page keeps
+		// showing it when the new prompt is refused.
 		w, err := s.Walk(ids)
 		if err != nil {
 			return nil, err

@@ -104,5 +104,17 @@ func TestExportBrowser(t *testing.T) {
 	})()`)
 	assert.Equal(t, "Offline now", st.Prompt)
 	assert.Equal(t, "layers.0.attn_probs", st.Tensor.Name)
+
+	// A prompt over the trace's limit is refused with a clear message; the
+	// last walk stays on screen.
+	banner := eval[string](t, ctx, logs, 60*time.Second, `(async () => {
+		document.getElementById("prompt").value = "word ".repeat(300);
+		document.getElementById("prompt-form").requestSubmit();
+		for (let i = 0; i < 200 && document.getElementById("banner").hidden; i++) await new Promise(r => setTimeout(r, 50));
+		return document.getElementById("banner").innerText; })()`)
+	assert.Contains(t, banner, "at most 128")
+	st = eval[learnState](t, ctx, logs, 30*time.Second, `window.minimindTutorial.goto("residual")`)
+	assert.Equal(t, "Offline now", st.Prompt)
+	assert.Equal(t, "resid_norms", st.Tensor.Name, "steps not fetched before are still served")
 	assert.Empty(t, consoleProblems(logs))
 }

@@ -331,7 +331,7 @@ func TestLearn(t *testing.T) {
 // then dark mode.
 func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, model string) {
 	t.Helper()
-	views := []string{`"tokens"`, `"embed"`, `"q_proj", {layer: 0}`, `"rope", {layer: 0, token: 3}`, `"attn_scores", {layer: 0}`, `"attn_probs", {layer: 1, head: 1}`,
+	views := []string{`"tokens"`, `"embed"`, `"input_norm", {layer: 0}`, `"q_proj", {layer: 0}`, `"rope", {layer: 0, token: 3}`, `"attn_scores", {layer: 0}`, `"attn_probs", {layer: 1, head: 1}`,
 		`"gate"`, `"router_experts", {layer: 0}`, `"logits", {token: 1000}`, `"sample"`, `"kv_cache"`, `"decode_attn"`, `"residual"`}
 	shoot := func(prefix string, pick []string) {
 		for _, v := range pick {
@@ -353,6 +353,12 @@ func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, mod
 	screenshot(t, ctx, logs, dir, "learn-"+model+"-readme")
 	do(t, ctx, logs, 10*time.Second, chromedp.EmulateViewport(1366, 1000))
 	shoot("desktop", views)
+	// The numeric view, opened.
+	gotoStep(t, ctx, logs, `"input_rms", {layer: 0}`)
+	eval[bool](t, ctx, logs, 10*time.Second, `(() => { document.getElementById("numbers").open = true; const st = document.getElementById("stage");
+		return new Promise(r => setTimeout(() => { st.scrollTop = st.scrollHeight; r(document.querySelectorAll(".num").length > 0); }, 200)); })()`)
+	screenshot(t, ctx, logs, dir, fmt.Sprintf("learn-%s-desktop-numbers", model))
+	eval[bool](t, ctx, logs, 10*time.Second, `(document.getElementById("numbers").open = false, true)`)
 	// The lower half of the attention lab: every head and the GQA grouping.
 	gotoStep(t, ctx, logs, `"attn_probs", {layer: 0, head: 0}`)
 	eval[bool](t, ctx, logs, 10*time.Second, `(() => { const st = document.getElementById("stage");

@@ -421,7 +421,8 @@ const STEPS = [
     tensor: (l) => L(l, "input_norm"),
     text: (d) => `Each vector is multiplied by its factor r<sub>t</sub> and then, number by number, by the learned weight g (${d.D} numbers). No mean is subtracted and there is no bias: that is what makes it RMSNorm rather than LayerNorm.`,
     formula: (d) => `h<sub>t</sub> = x<sub>t</sub> · r<sub>t</sub> ⊙ g, g ∈ ${R(d.D)} → h ∈ ${R(d.T, d.D)}`,
-    view: (c) => viewRows(c, "D"),
+    needs: (l) => [L(l, "input_norm_weight")],
+    view: viewNorm,
   },
   {
     id: "q_proj", group: "attn", layer: true, title: "Query projection",
@@ -515,8 +516,9 @@ const STEPS = [
     id: "post_norm", group: "ffn", layer: true, title: "Post-attention RMSNorm",
     tensor: (l) => L(l, "post_norm"),
     text: () => `The normalised input of the feed-forward block.`,
-    formula: (d) => `h′<sub>t</sub> = x′<sub>t</sub> · r′<sub>t</sub> ⊙ g′ → h′ ∈ ${R(d.T, d.D)}`,
-    view: (c) => viewRows(c, "D"),
+    formula: (d) => `h′<sub>t</sub> = x′<sub>t</sub> · r′<sub>t</sub> ⊙ g′, g′ ∈ ${R(d.D)} → h′ ∈ ${R(d.T, d.D)}`,
+    needs: (l) => [L(l, "post_norm_weight")],
+    view: viewNorm,
   },
   {
     id: "gate", group: "ffn", layer: true, title: "SwiGLU: gate projection", when: (d) => !d.moe,
@@ -752,6 +754,18 @@ function viewRows(c, what, kind = "div") {
   const row = Array.from(data.subarray(S.token * N, (S.token + 1) * N));
   numbersFor(row, `of token ${S.token} “${tokLabel(S.walk.pieces[S.token])}”`);
   return { shape: [T, N], data };
+}
+
+// viewNorm shows the norm's learned weight above the normalised rows.
+function viewNorm(c) {
+  const g = c.extra[c.entry.def.needs(c.entry.layer)[0]];
+  const D = g.length;
+  c.box.append(
+    el("h3", {}, `The weight g (${D} numbers, learned)`),
+    heatmap({ rows: 1, cols: D, get: (_, k) => g[k], rowLabels: ["g"], rowH: 18, hover: (_, k, v) => `g[${k}] = ${fmt(v)}`, legend: "one factor per dimension" }),
+    el("h3", {}, "The normalised vectors"),
+  );
+  return viewRows(c, "D");
 }
 
 function viewHeads(c, which) {
