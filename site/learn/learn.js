@@ -1231,9 +1231,13 @@ function shapeDist(logits, context, o) {
     for (const id of new Set(context)) l[id] = l[id] > 0 ? l[id] / o.rep : l[id] * o.rep;
   }
   const idx = Array.from(l.keys()).sort((a, b) => l[b] - l[a] || a - b);
-  if (o.temperature <= 0) return { ids: [idx[0]], p: [1], greedy: idx[0], kept: 1, order: idx };
+  if (o.temperature <= 0) return { ids: [idx[0]], p: [1], greedy: idx[0], kept: 1, order: idx, before: () => 0 };
   let n = o.topK > 0 && o.topK < idx.length ? o.topK : idx.length;
   const mx = l[idx[0]] / o.temperature;
+  // The distribution before top-k and top-p cut it (shown for the cut tokens).
+  let all = 0;
+  for (let i = 0; i < idx.length; i++) all += Math.exp(l[idx[i]] / o.temperature - mx);
+  const before = (id) => Math.exp(l[id] / o.temperature - mx) / all;
   let p = [],
     sum = 0;
   for (let i = 0; i < n; i++) {
@@ -1253,7 +1257,7 @@ function shapeDist(logits, context, o) {
     p = p.slice(0, n);
     sum = p.reduce((a, b) => a + b, 0);
   }
-  return { ids: idx.slice(0, n), p: p.map((v) => v / sum), greedy: idx[0], kept: n, order: idx };
+  return { ids: idx.slice(0, n), p: p.map((v) => v / sum), greedy: idx[0], kept: n, order: idx, before };
 }
 
 async function viewSampling(c) {
@@ -1292,9 +1296,10 @@ async function viewSampling(c) {
   const items = show.map((id, i) => {
     const p = pOf.get(id);
     const why = p !== undefined ? "" : o.temperature <= 0 ? "greedy" : o.topK > 0 && i >= o.topK ? "top-k" : "top-p";
-    return { label: tokLabel(ps[i]), value: p || 0, text: p !== undefined ? `${(100 * p).toFixed(2)}%` : why === "greedy" ? "—" : `✂ ${why}`, title: `id ${id}, logit ${fmt(logits[id])}`, cls: id === drawn ? "best" : p === undefined ? "cut" : "" };
+    const was = dist.before(id);
+    return { label: tokLabel(ps[i]), value: p ?? was, text: p !== undefined ? `${(100 * p).toFixed(2)}%` : why === "greedy" ? "—" : `✂ ${(100 * was).toPrecision(2)}%`, title: p !== undefined ? `id ${id}, logit ${fmt(logits[id])}` : `id ${id}, logit ${fmt(logits[id])}: ${(100 * was).toFixed(2)}% before ${why} cut it`, cls: id === drawn ? "best" : p === undefined ? "cut" : "" };
   });
-  box.append(el("h3", {}, `The 15 best tokens and the distribution the draw uses (${o.temperature <= 0 ? "temperature 0: greedy" : "after the settings"})`), bars(items, { lim: 1 }));
+  box.append(el("h3", {}, `The 15 best tokens and the distribution the draw uses (${o.temperature <= 0 ? "temperature 0: greedy" : "after the settings"})`), bars(items, { lim: 1 }), el("p", { class: "muted small" }, "Faded (✂): tokens top-k or top-p cut, with the probability they had before the cut; point at one for why."));
   numbersFor(show.map((id) => pOf.get(id) || 0), "probabilities of the 15 best tokens after the settings");
   const probs = c.data.subarray((d.T - 1) * d.V, d.T * d.V);
   return { shape: [d.V], data: probs };
