@@ -340,13 +340,20 @@ function bars(items, { lim, signed = false, cls = "" } = {}) {
 
 // ---- runtime access --------------------------------------------------------
 
+// step fetches one traced tensor from the worker. The page keeps the last
+// CACHE_STEPS fetched (least recently used out): the whole trace stays in
+// the worker only.
+const CACHE_STEPS = 64;
 function step(name) {
   let p = S.cache.get(name);
-  if (!p) {
+  if (p) {
+    S.cache.delete(name); // most recently used last
+  } else {
     p = S.mm.walkStep(name).then((st) => st.data);
-    S.cache.set(name, p);
     p.catch(() => S.cache.delete(name));
   }
+  S.cache.set(name, p);
+  while (S.cache.size > CACHE_STEPS) S.cache.delete(S.cache.keys().next().value);
   return p;
 }
 

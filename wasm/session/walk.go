@@ -10,8 +10,9 @@ import (
 )
 
 // MaxWalkTokens bounds the prompt of Walk: its detailed trace holds every
-// layer's attention maps ([H, T, T] twice) and the logits' probabilities
-// ([T, V] twice), about 15 MB for minimind2-small at this length.
+// layer's activations (the SwiGLU parts [T, F] four times, the attention maps
+// [H, T, T] twice) and the logits with their probabilities ([T, V] twice):
+// 58.8 MB for minimind2-small at this length, 16.3 MB for the Zero model.
 const MaxWalkTokens = 128
 
 // StepInfo names a recorded step and gives its shape.
