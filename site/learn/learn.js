@@ -807,7 +807,13 @@ function viewRMS(c) {
       onclick: () => goto(S.idx, { token: t }),
     });
   }
-  c.box.append(el("p", { class: "muted small" }, "Bars: the factor r for each token (point at one for its mean square)."), bars(items));
+  const t = S.token,
+    ms = norm(x, t * D, D) ** 2 / D;
+  c.box.append(
+    el("p", { class: "rms-line" }, `Token ${t} “${tokLabel(S.walk.pieces[t])}”: mean square ${fmt(ms)}, plus ε = ${c.d.eps}, rsqrt → r = `, el("b", {}, fmt(c.data[t])), ` (1/√${fmt(ms + c.d.eps)} = ${fmt(1 / Math.sqrt(ms + c.d.eps))}, from the traced input).`),
+    el("p", { class: "muted small" }, "Bars: the factor r of each token (point at one for its mean square; click to choose it)."),
+    bars(items),
+  );
   numbersFor(Array.from(c.data), "r for every token");
   return { shape: [T], data: c.data };
 }
