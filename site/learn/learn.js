@@ -461,7 +461,16 @@ const STEPS = [
     text: (d) => `MiniMind-3 normalises every head's query and key with its own RMSNorm (over the ${d.hd} numbers of the head) before RoPE, which keeps the attention logits in range.`,
     formula: (d) => `q̂<sub>t,h</sub> = RMSNorm(q<sub>t,h</sub>) ⊙ g<sub>q</sub>, g<sub>q</sub> ∈ ${R(d.hd)} (and k̂ likewise)`,
     controls: ["head"],
-    view: (c) => viewHeads(c, "H"),
+    needs: (l) => [L(l, "k_norm")],
+    view: (c) => {
+      c.box.append(el("h3", {}, `q after q-norm, head ${S.head}`));
+      const drawn = viewHeads(c, "H");
+      const k = { ...c, name: L(c.entry.layer, "k_norm"), data: c.extra[L(c.entry.layer, "k_norm")], shape: shapeOf(L(c.entry.layer, "k_norm")) };
+      c.box.append(el("h3", {}, `k after k-norm, kv head ${Math.floor(S.head / (c.d.H / c.d.KVH))}`));
+      viewHeads(k, "KVH");
+      numbersFor(Array.from(drawn.data.subarray(S.token * c.d.hd, (S.token + 1) * c.d.hd)), `q of token ${S.token}, head ${S.head}`);
+      return drawn;
+    },
   },
   {
     id: "rope", group: "attn", layer: true, title: "RoPE: rotating q and k by position",
