@@ -331,7 +331,7 @@ func TestLearn(t *testing.T) {
 // then dark mode.
 func learnScreenshots(t *testing.T, ctx context.Context, logs *pageLog, dir, model string) {
 	t.Helper()
-	views := []string{`"tokens"`, `"embed"`, `"input_norm", {layer: 0}`, `"q_proj", {layer: 0}`, `"rope", {layer: 0, token: 3}`, `"attn_scores", {layer: 0}`, `"attn_probs", {layer: 1, head: 1}`,
+	views := []string{`"tokens"`, `"embed"`, `"input_norm", {layer: 0}`, `"q_proj", {layer: 0}`, `"q_norm", {layer: 0}`, `"rope", {layer: 0, token: 3}`, `"attn_scores", {layer: 0}`, `"attn_probs", {layer: 1, head: 1}`,
 		`"gate"`, `"router_experts", {layer: 0}`, `"logits", {token: 1000}`, `"sample"`, `"kv_cache"`, `"decode_attn"`, `"residual"`}
 	shoot := func(prefix string, pick []string) {
 		for _, v := range pick {
