@@ -50,3 +50,23 @@ func ExampleAttachLoRA() {
 	// [o_proj q_proj] 4 8192
 	// true
 }
+
+// ExampleTrace_detail records the explanation steps too: the token ids, the
+// RMSNorm factors, q and k before RoPE, the attention context, the SwiGLU
+// parts and the probabilities.
+func ExampleTrace_detail() {
+	cfg, _ := model.Preset("tiny")
+	m, err := model.New(cfg, cpu.New(1), model.InitWeights(cfg, 42))
+	if err != nil {
+		panic(err)
+	}
+	tr := &model.Trace{Detail: true}
+	if _, err := m.Forward([]int32{1, 300, 301}, 1, model.ForwardOptions{Trace: tr}); err != nil {
+		panic(err)
+	}
+	fmt.Println(len(tr.Steps), tr.Names()[:4])
+	fmt.Println(tr.Step("layers.0.q_proj").Shape, tr.Step("layers.0.silu").Shape, tr.Step("probs").Shape)
+	// Output:
+	// 49 [tokens embed layers.0.input_rms layers.0.input_norm_weight]
+	// [3 4 16] [3 192] [3 6400]
+}

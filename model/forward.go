@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // Model is a MiniMind model whose weights live on an engine.
@@ -147,6 +148,9 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 	tr := opt.Trace
 	x := e.Alloc(N * D) // [N, D] the residual stream
 	e.Embed(x, m.W.Embed, ids, D)
+	if tr.detail() {
+		tr.recordHost("tokens", idsAsFloats(ids), T)
+	}
 	tr.record(e, "embed", x, T, D)
 
 	for li := range c.Layers {
@@ -156,6 +160,8 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 
 		// Attention block.
 		la.h1 = e.Alloc(N * D) // [N, D]
+		tr.recordRMS(e, name("input_rms"), x, T, D, c.NormEps)
+		tr.recordDetail(e, name("input_norm_weight"), lw.InputNorm, D)
 		e.RMSNorm(la.h1, x, lw.InputNorm, N, D, float32(c.NormEps))
 		tr.record(e, name("input_norm"), la.h1, T, D)
 		la.q = e.Alloc(N * H * hd)   // [N, H, hd]
@@ -165,11 +171,15 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 		e.MatMul(la.k, la.h1, lw.K, N, D, KVH*hd)
 		e.MatMul(la.v, la.h1, lw.V, N, D, KVH*hd)
 		m.adaptQKV(&la, lw, N)
+		tr.recordDetail(e, name("q_proj"), la.q, T, H, hd)
+		tr.recordDetail(e, name("k_proj"), la.k, T, KVH, hd)
 		if c.QKNorm() {
 			la.qRaw, la.kRaw = la.q, la.k
 			la.q, la.k = e.Alloc(N*H*hd), e.Alloc(N*KVH*hd)
 			e.RMSNorm(la.q, la.qRaw, lw.QNorm, N*H, hd, float32(c.NormEps))
 			e.RMSNorm(la.k, la.kRaw, lw.KNorm, N*KVH, hd, float32(c.NormEps))
+			tr.recordDetail(e, name("q_norm"), la.q, T, H, hd)
+			tr.recordDetail(e, name("k_norm"), la.k, T, KVH, hd)
 		}
 		e.RoPE(la.q, m.cos, m.sin, pos, H, hd)
 		e.RoPE(la.k, m.cos, m.sin, pos, KVH, hd)
@@ -185,6 +195,8 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 				e.Copy(kc.V[li], (b*kc.Cap+pos0)*row, la.v, b*T*row, T*row)
 			}
 			kAll, vAll = kc.K[li], kc.V[li]
+			tr.recordDetail(e, name("k_cache"), kAll, pos0+T, KVH, hd)
+			tr.recordDetail(e, name("v_cache"), vAll, pos0+T, KVH, hd)
 		}
 		la.att = e.Alloc(N * H * hd) // [N, H·hd]
 		args := AttnArgs{B: B, T: T, Heads: H, KVHeads: KVH, HeadDim: hd, S: S, Pos0: pos0,
@@ -200,6 +212,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 			e.Free(args.Scores)
 			e.Free(args.Probs)
 		}
+		tr.recordDetail(e, name("attn_ctx"), la.att, T, H, hd)
 		ao := e.Alloc(N * D) // [N, D]
 		e.MatMul(ao, la.att, lw.O, N, H*hd, D)
 		m.adapt(ao, la.att, lw.O, N, H*hd, D)
@@ -211,6 +224,8 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 
 		// Feed-forward block.
 		la.h2 = e.Alloc(N * D) // [N, D]
+		tr.recordRMS(e, name("post_rms"), la.xMid, T, D, c.NormEps)
+		tr.recordDetail(e, name("post_norm_weight"), lw.PostNorm, D)
 		e.RMSNorm(la.h2, la.xMid, lw.PostNorm, N, D, float32(c.NormEps))
 		tr.record(e, name("post_norm"), la.h2, T, D)
 		var f Tensor // [N, D]
@@ -222,6 +237,12 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 			}
 		} else {
 			f = m.ffn(&la.dense, lw.FFN, la.h2, N)
+			if tr.detail() {
+				tr.record(e, name("gate"), la.dense.gate, T, c.FFN)
+				tr.recordSiLU(e, name("silu"), la.dense.gate, T, c.FFN)
+				tr.record(e, name("up"), la.dense.up, T, c.FFN)
+				tr.record(e, name("act"), la.dense.act, T, c.FFN)
+			}
 		}
 		tr.record(e, name("ffn_out"), f, T, D)
 		out := e.Alloc(N * D) // [N, D]
@@ -254,6 +275,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 	logits := e.Alloc(rows * c.Vocab) // [rows, V]
 	e.MatMul(logits, hidden, m.W.Head(), rows, D, c.Vocab)
 	tr.record(e, "logits", logits, rows, c.Vocab)
+	tr.recordSoftmax(e, "probs", logits, rows, c.Vocab)
 	if tp := opt.Tape; tp != nil {
 		tp.xLast, tp.xFinal = x, xf
 	} else {
@@ -370,6 +392,8 @@ func (m *Model) moe(la *layerActs, lw *LayerWeights, N int, tr *Trace, traceName
 	}
 	r := c.Route(scores, N)
 	la.route = r
+	layer := strings.TrimSuffix(traceName, "router") // "layers.{i}."
+	tr.recordRouting(layer, r, N, c.TopK)
 	out := e.Alloc(N * D) // [N, D]
 	la.experts = make([]ffnActs, E)
 	la.expertIn = make([]Tensor, E)
@@ -390,9 +414,15 @@ func (m *Model) moe(la *layerActs, lw *LayerWeights, N int, tr *Trace, traceName
 			e.Free(ye)
 		}
 	}
+	tr.recordDetail(e, layer+"moe_routed", out, N, D)
 	la.shared = make([]ffnActs, len(lw.Shared))
 	for j := range lw.Shared {
 		ys := m.ffn(&la.shared[j], lw.Shared[j], la.h2, N) // [N, D]
+		if len(lw.Shared) == 1 {
+			tr.recordDetail(e, layer+"shared_out", ys, N, D)
+		} else {
+			tr.recordDetail(e, fmt.Sprintf("%sshared_out.%d", layer, j), ys, N, D)
+		}
 		e.Add(out, out, ys, N*D)
 		e.Free(ys)
 	}
@@ -477,4 +507,13 @@ func (tp *Tape) Free(e Engine) {
 		e.Free(tp.xFinal)
 	}
 	tp.layers, tp.xLast, tp.xFinal = nil, nil, nil
+}
+
+// idsAsFloats converts token ids for the trace.
+func idsAsFloats(ids []int32) []float32 {
+	out := make([]float32, len(ids))
+	for i, id := range ids {
+		out[i] = float32(id)
+	}
+	return out
 }

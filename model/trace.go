@@ -22,8 +22,42 @@ type TraceStep struct {
 // ".attn_probs", ".attn_out" (after o_proj), ".resid_mid", ".post_norm",
 // ".router" (MoE), ".ffn_out", ".resid_out"; then "final_norm" and "logits".
 // Shapes are those of one sequence: [T, D], [T, H, hd], [H, T, S], [T, V].
+//
+// With Detail set, the trace also records the steps an explanation needs
+// (T new tokens, S = cached + new positions, F the SwiGLU width, E experts,
+// k experts per token); (host) marks values derived on the host from the
+// engine's tensors, the rest are read from the engine as computed:
+//
+//	"tokens"                    [T]        the token ids (as float32)
+//	"layers.{i}.input_rms"      [T]        (host) 1/sqrt(mean(x²)+eps) of the residual x
+//	"layers.{i}.input_norm_weight" [D]     the RMSNorm's weight g
+//	"layers.{i}.q_proj"         [T, H, hd] h·Wq, before q-norm and RoPE
+//	"layers.{i}.k_proj"         [T, KVH, hd]
+//	"layers.{i}.q_norm"         [T, H, hd] after q-norm, before RoPE (MiniMind3)
+//	"layers.{i}.k_norm"         [T, KVH, hd]
+//	"layers.{i}.k_cache"        [S, KVH, hd] the KV cache after this pass (with a cache)
+//	"layers.{i}.v_cache"        [S, KVH, hd]
+//	"layers.{i}.attn_ctx"       [T, H, hd] Σ probs·V per head, before o_proj
+//	"layers.{i}.post_rms"       [T]        (host) 1/sqrt(mean(x²)+eps) of resid_mid
+//	"layers.{i}.post_norm_weight" [D]      its weight
+//	"layers.{i}.gate", ".up"    [T, F]     dense SwiGLU projections
+//	"layers.{i}.silu"           [T, F]     (host) silu(gate)
+//	"layers.{i}.act"            [T, F]     silu(gate) ⊙ up, the input of down
+//	"layers.{i}.router_experts" [T, k]     (host) chosen experts, best first (MoE)
+//	"layers.{i}.router_weights" [T, k]     (host) their weights
+//	"layers.{i}.moe_routed"     [T, D]     Σ weight·expert(x) over the chosen experts
+//	"layers.{i}.shared_out"     [T, D]     the shared expert's output (when there is one)
+//	"probs"                     [rows, V]  (host) softmax of the logits
+//
+// Each is recorded right after the step it follows in the list above; with
+// Detail off none of this costs anything.
 type Trace struct {
 	Steps []TraceStep
+	// Detail also records the explanation steps listed above.
+	Detail bool
+	// Prefix is put before every recorded name (for example "next." for the
+	// decode step that follows a traced prefill).
+	Prefix string
 }
 
 // record copies t back to the host under name. A nil trace records nothing.
@@ -31,15 +65,99 @@ func (tr *Trace) record(e Engine, name string, t Tensor, shape ...int) {
 	if tr == nil {
 		return
 	}
+	tr.recordHost(name, e.Read(t), shape...)
+}
+
+// recordHost records host data under name (a nil trace records nothing).
+func (tr *Trace) recordHost(name string, data []float32, shape ...int) {
+	if tr == nil {
+		return
+	}
 	n := 1
 	for _, d := range shape {
 		n *= d
 	}
-	data := e.Read(t)
 	if len(data) < n {
 		panic(fmt.Sprintf("model: trace %s: tensor has %d elements, shape %v needs %d", name, len(data), shape, n))
 	}
-	tr.Steps = append(tr.Steps, TraceStep{Name: name, Shape: append([]int(nil), shape...), Data: data[:n]})
+	tr.Steps = append(tr.Steps, TraceStep{Name: tr.Prefix + name, Shape: append([]int(nil), shape...), Data: data[:n]})
+}
+
+// detail reports whether the explanation steps are recorded.
+func (tr *Trace) detail() bool { return tr != nil && tr.Detail }
+
+// recordDetail records t only when Detail is set.
+func (tr *Trace) recordDetail(e Engine, name string, t Tensor, shape ...int) {
+	if tr.detail() {
+		tr.record(e, name, t, shape...)
+	}
+}
+
+// recordRMS records 1/sqrt(mean(x²)+eps) of each of the n rows of x [n, d].
+func (tr *Trace) recordRMS(e Engine, name string, x Tensor, n, d int, eps float64) {
+	if !tr.detail() {
+		return
+	}
+	xs := e.Read(x)
+	out := make([]float32, n) // [n]
+	for i := range n {
+		var ss float64
+		for _, v := range xs[i*d : (i+1)*d] {
+			ss += float64(v) * float64(v)
+		}
+		out[i] = float32(1 / math.Sqrt(ss/float64(d)+eps))
+	}
+	tr.recordHost(name, out, n)
+}
+
+// recordSiLU records silu(g) = g·σ(g) of the engine's tensor g [n].
+func (tr *Trace) recordSiLU(e Engine, name string, g Tensor, shape ...int) {
+	if !tr.detail() {
+		return
+	}
+	gs := e.Read(g)
+	out := make([]float32, len(gs))
+	for i, v := range gs {
+		out[i] = float32(float64(v) / (1 + math.Exp(-float64(v))))
+	}
+	tr.recordHost(name, out, shape...)
+}
+
+// recordSoftmax records the row-wise softmax of logits [rows, v].
+func (tr *Trace) recordSoftmax(e Engine, name string, logits Tensor, rows, v int) {
+	if !tr.detail() {
+		return
+	}
+	ls := e.Read(logits)
+	out := make([]float32, rows*v) // [rows, v]
+	for r := range rows {
+		row := ls[r*v : (r+1)*v]
+		mx := math.Inf(-1)
+		for _, x := range row {
+			mx = math.Max(mx, float64(x))
+		}
+		var sum float64
+		for _, x := range row {
+			sum += math.Exp(float64(x) - mx)
+		}
+		for j, x := range row {
+			out[r*v+j] = float32(math.Exp(float64(x)-mx) / sum)
+		}
+	}
+	tr.recordHost(name, out, rows, v)
+}
+
+// recordRouting records the chosen experts and their weights [n, k].
+func (tr *Trace) recordRouting(prefix string, r *Routing, n, k int) {
+	if !tr.detail() {
+		return
+	}
+	ex := make([]float32, n*k) // [n, k]
+	for i, v := range r.Experts {
+		ex[i] = float32(v)
+	}
+	tr.recordHost(prefix+"router_experts", ex, n, k)
+	tr.recordHost(prefix+"router_weights", append([]float32(nil), r.Weights...), n, k)
 }
 
 // Step returns the step with the given name, or nil.

@@ -1,5 +1,6 @@
-// Package site is MiniMind's chat page: static files (index.html, app.js,
-// style.css, icon.svg) embedded for cmd/mmserve, which serves them beside
+// Package site is MiniMind's chat page and its tutorial: static files
+// (index.html, app.js, style.css, icon.svg, and learn/ for the tutorial, which
+// steps through the model's forward pass) embedded for cmd/mmserve, which serves them beside
 // the browser runtime (package wasm/web's minimind.js and the built
 // minimind.wasm). The page imports ./minimind.js, so any static server that
 // puts those files side by side hosts it.
@@ -10,7 +11,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html app.js style.css icon.svg
+//go:embed index.html app.js style.css icon.svg learn/index.html learn/learn.js learn/learn.css
 var files embed.FS
 
 // FS returns the page's files.

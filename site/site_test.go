@@ -7,14 +7,21 @@ import (
 	"testing"
 )
 
-// TestIDsExist checks that every element app.js looks up by id is in
-// index.html, so a renamed element cannot break the page silently.
+// TestIDsExist checks that every element app.js (and the tutorial's
+// learn.js) looks up by id is in its index.html, so a renamed element cannot
+// break a page silently.
 func TestIDsExist(t *testing.T) {
-	html, err := fs.ReadFile(FS(), "index.html")
+	for _, page := range []struct{ html, js string }{{"index.html", "app.js"}, {"learn/index.html", "learn/learn.js"}} {
+		t.Run(page.js, func(t *testing.T) { checkIDs(t, page.html, page.js) })
+	}
+}
+
+func checkIDs(t *testing.T, htmlFile, jsFile string) {
+	html, err := fs.ReadFile(FS(), htmlFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := fs.ReadFile(FS(), "app.js")
+	js, err := fs.ReadFile(FS(), jsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +42,7 @@ func TestIDsExist(t *testing.T) {
 		seen[id] = true
 		t.Run(id, func(t *testing.T) {
 			if !ids[id] {
-				t.Errorf("app.js uses #%s, which index.html lacks", id)
+				t.Errorf("%s uses #%s, which %s lacks", jsFile, id, htmlFile)
 			}
 		})
 	}

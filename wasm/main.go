@@ -38,6 +38,10 @@ func main() {
 		"tokenize": rt.tokenize,
 		"render":   rt.render,
 		"trace":    rt.trace,
+		"walk":     rt.walk,
+		"walkStep": rt.walkStep,
+		"explain":  rt.explain,
+		"pieces":   rt.pieces,
 	} {
 		api.Set(name, js.FuncOf(fn))
 	}
@@ -62,6 +66,9 @@ type runner struct {
 
 	cancelMu sync.Mutex
 	cancel   context.CancelFunc
+
+	walkMu   sync.Mutex
+	lastWalk *session.Walk // the tutorial's traced pass, whose steps walkStep hands out
 }
 
 // estimate(config: Uint8Array|null, weightsName: string, weightsSize: number,
@@ -269,6 +276,96 @@ func (r *runner) trace(_ js.Value, args []js.Value) any {
 		out.Set("steps", steps)
 		return out, nil
 	})
+}
+
+// walk(input: string | number[], chat: bool) → Promise<JSON string of
+// session.Walk>: the detailed trace of the prompt and of the greedy next
+// token's decode step, kept in this worker; walkStep hands out one step.
+func (r *runner) walk(_ js.Value, args []js.Value) any {
+	input, chat := arg(args, 0), arg(args, 1).Truthy()
+	var text string
+	var ids []int32
+	if input.Type() == js.TypeString {
+		text = input.String()
+	} else {
+		for i := range input.Length() {
+			ids = append(ids, int32(input.Index(i).Int()))
+		}
+	}
+	return promise(func() (any, error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		s := r.sess
+		if s == nil {
+			return nil, errNoModel
+		}
+		if ids == nil {
+			if chat {
+				t, err := s.RenderChat([]tokenizer.Message{{Role: "user", Content: text}}, false)
+				if err != nil {
+					return nil, err
+				}
+				text = t
+			}
+			ids = s.Tokenize(text).IDs
+		}
+		// The previous walk stays until this one succeeds: the page keeps
+		// showing it when the new prompt is refused.
+		w, err := s.Walk(ids)
+		if err != nil {
+			return nil, err
+		}
+		r.walkMu.Lock()
+		r.lastWalk = w
+		r.walkMu.Unlock()
+		return jsonString(w), nil
+	})
+}
+
+// walkStep(name: string) → {name, shape, data: Float32Array} of the last
+// walk, or null when it has no such step. It runs synchronously.
+func (r *runner) walkStep(_ js.Value, args []js.Value) any {
+	name := arg(args, 0).String()
+	r.walkMu.Lock()
+	w := r.lastWalk
+	r.walkMu.Unlock()
+	if w == nil {
+		return js.Null()
+	}
+	st, ok := w.Step(name)
+	if !ok {
+		return js.Null()
+	}
+	o := js.Global().Get("Object").New()
+	o.Set("name", st.Name)
+	o.Set("shape", js.Global().Get("JSON").Call("parse", jsonString(st.Shape)))
+	o.Set("data", float32Array(st.Data))
+	return o
+}
+
+// explain(text: string) → JSON string of the BPE merges of each word (see
+// tokenizer.Tokenizer.ExplainMerges), or null without a model.
+func (r *runner) explain(_ js.Value, args []js.Value) any {
+	s := r.session()
+	if s == nil {
+		return js.Null()
+	}
+	return jsonString(s.ExplainMerges(arg(args, 0).String()))
+}
+
+// pieces(ids: number[]) → JSON string of the text of each id, or null
+// without a model.
+func (r *runner) pieces(_ js.Value, args []js.Value) any {
+	s := r.session()
+	if s == nil {
+		return js.Null()
+	}
+	in := arg(args, 0)
+	ids := make([]int32, in.Length())
+	for i := range ids {
+		ids[i] = int32(in.Index(i).Int())
+	}
+	return jsonString(s.Pieces(ids))
 }
 
 func (r *runner) session() *session.Session {

@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	webgpu := fl.String("webgpu", "auto", "compile the WebGPU engine into the runtime: auto (when it builds for js/wasm), on or off")
 	apiFl := addAPIFlags(fl)
 	lora := fl.String("lora", "", "LoRA adapters to apply to the default model (folded into the served weights in memory)")
+	export := fl.String("export", "", "write the whole site (chat, tutorial, runtime, default model) as static files into `DIR` and exit")
 	fl.Usage = func() {
 		fmt.Fprintln(logw, "usage: mmserve [--addr host:port] [--model DIR] [--wasm FILE --wasm-exec FILE]")
 		fl.PrintDefaults()
@@ -98,6 +99,14 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 		fmt.Fprintln(logw, "mmserve: no default model (no --model, nothing under ./out, none embedded): the page will ask for a model folder or URL")
 	} else {
 		fmt.Fprintln(logw, "mmserve: default model:", opt.ModelName)
+	}
+	if *export != "" {
+		n, size, err := exportSite(*export, opt)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(logw, "mmserve: wrote %d files (%.1f MB) to %s; serve it with any static file server and open /learn/ for the tutorial\n", n, float64(size)/(1<<20), *export)
+		return nil
 	}
 	apiSrv, err := apiFl.server(opt.Model, opt.ModelName, logw)
 	if err != nil {

@@ -24,6 +24,7 @@ const (
 	wasmExecPath = "/wasm_exec.js"
 	modelPrefix  = "/models/default/"
 	manifestName = "manifest.json"
+	learnPath    = "/learn/" // the tutorial (site's learn/)
 )
 
 // serverOptions are what the server serves.
@@ -153,6 +154,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveStatic(w, r, s.opt.Web, strings.TrimPrefix(p, "/"), s.started)
 	case strings.HasPrefix(p, modelPrefix):
 		s.serveModel(w, r, strings.TrimPrefix(p, modelPrefix))
+	case p == "/learn" || p == learnPath || p == learnPath+"index.html":
+		s.serveLearn(w, r)
 	default:
 		s.serveSite(w, r)
 	}
@@ -231,4 +234,14 @@ func serveStatic(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string
 func etag(data []byte) string {
 	sum := sha256.Sum256(data)
 	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// serveLearn serves the tutorial's page at /learn/ (and sends /learn there
+// first, so that its relative links resolve).
+func (s *server) serveLearn(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != learnPath {
+		http.Redirect(w, r, learnPath, http.StatusMovedPermanently)
+		return
+	}
+	serveStatic(w, r, s.opt.Site, "learn/index.html", s.started)
 }

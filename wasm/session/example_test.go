@@ -49,3 +49,37 @@ func Example() {
 	// fits in 1 GB: true
 	// minimind2 cpu true <nil>
 }
+
+// ExampleSession_Walk traces a prompt for the tutorial: the detailed trace
+// of the prompt, the greedy next token, and its decode step over the KV cache.
+func ExampleSession_Walk() {
+	dir, _ := os.MkdirTemp("", "mm")
+	defer os.RemoveAll(dir)
+	cfg, _ := model.Preset("tiny")
+	checkpoint.Save(dir, cfg, model.InitWeights(cfg, 1), checkpoint.SaveOptions{})
+	files := session.Files{}
+	for _, p := range []string{
+		filepath.Join(dir, "config.json"), filepath.Join(dir, "model.safetensors"),
+		filepath.Join("..", "..", "testdata", "minimind", "minimind2", "tokenizer.json"),
+		filepath.Join("..", "..", "testdata", "minimind", "minimind2", "tokenizer_config.json"),
+	} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			fmt.Println("missing fixture:", err)
+			return
+		}
+		files[filepath.Base(p)] = data
+	}
+	s, err := session.Load(context.Background(), "tiny", files, cpu.New(1))
+	if err != nil {
+		panic(err)
+	}
+	w, err := s.Walk(s.Tokenize("Hello world").IDs)
+	if err != nil {
+		panic(err)
+	}
+	st, _ := w.Step("next.layers.0.k_cache")
+	fmt.Println(w.Pieces, w.Decoded, st.Shape)
+	// Output:
+	// [H el lo  world] true [5 2 16]
+}

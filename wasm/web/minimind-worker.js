@@ -3,7 +3,7 @@
 // weights, and answers the messages of minimind.js. The page talks to it only
 // through minimind.js.
 //
-// Messages in:  {id, type: "init"|"load"|"generate"|"abort"|"tokenize"|"render"|"trace", ...}
+// Messages in:  {id, type: "init"|"load"|"generate"|"abort"|"tokenize"|"render"|"trace"|"walk"|"walkStep"|"explain"|"pieces", ...}
 // Messages out: {id, type: "result", value} | {id, type: "error", error: {message, code}}
 //               | {id, type: "progress", progress} | {id, type: "text", text}
 //               | {type: "exit", message}  (the Go runtime stopped; the worker is unusable)
@@ -68,6 +68,24 @@ async function handle(msg) {
       return JSON.parse(await need().tokenize(msg.text));
     case "render":
       return need().render(JSON.stringify(msg.messages), !!msg.thinking);
+    case "walk":
+      return JSON.parse(await need().walk(msg.input, !!msg.chat));
+    case "walkStep": {
+      const st = need().walkStep(msg.name);
+      if (!st) throw new WorkerError(`the traced pass has no step ${msg.name}`, "internal");
+      self.postMessage({ id: msg.id, type: "result", value: st }, [st.data.buffer]);
+      return ANSWERED;
+    }
+    case "pieces": {
+      const out = need().pieces(msg.ids);
+      if (out === null) throw new WorkerError("no model is loaded", "no-model");
+      return JSON.parse(out);
+    }
+    case "explain": {
+      const out = need().explain(String(msg.text));
+      if (out === null) throw new WorkerError("no model is loaded", "no-model");
+      return JSON.parse(out);
+    }
     case "trace": {
       const tr = await need().trace(msg.input, !!msg.chat);
       self.postMessage(

@@ -195,6 +195,39 @@ export class MiniMind {
     return this.#call({ type: "trace", input: prompt, chat });
   }
 
+  /**
+   * Traces a prompt in detail for a tutorial and keeps the trace in the
+   * worker: resolves to {ids, pieces, next, nextPiece, decoded, steps:
+   * [{name, shape}], rope: {theta, freqs, plain, attentionFactor, scaling,
+   * example}, engine, traceMs}. The steps are those of model.Trace with
+   * Detail (see model/trace.go), then the greedy next token's decode step
+   * over the KV cache ("next.…"). Fetch a step's values with walkStep.
+   * prompt is text (as it is, or one user message with {chat: true}) or ids;
+   * at most 128 tokens.
+   */
+  walk(prompt, { chat = false } = {}) {
+    return this.#call({ type: "walk", input: prompt, chat });
+  }
+
+  /** One step of the last walk: {name, shape, data: Float32Array}. */
+  walkStep(name) {
+    return this.#call({ type: "walkStep", name });
+  }
+
+  /**
+   * The BPE merges of each word of text, applied one at a time:
+   * [{text, added, start, startIds, merges: [{rank, at, left, right, merged,
+   * id, after}], ids}].
+   */
+  explainMerges(text) {
+    return this.#call({ type: "explain", text });
+  }
+
+  /** The text of each token id on its own. */
+  pieces(ids) {
+    return this.#call({ type: "pieces", ids: Array.from(ids) });
+  }
+
   /** Stops the worker and frees the model's memory. */
   dispose() {
     this.#die(new MiniMindError("The model was disposed.", "disposed"));
