@@ -256,14 +256,14 @@ type PolicyStats struct {
 // PolicyLoss is an Objective for MiniMind's policy updates. Rows must be
 // set before each micro-step.
 type PolicyLoss struct {
-	Kind          LossKind
-	Beta          float64 // KL coefficient (β, PPO's kl_coef)
-	Eps, EpsHigh  float64 // clip ε; CISPO's ε_high
-	Reduction     Reduction
-	EarlyStopKL   float64 // PPO: stop when approx KL exceeds it (0: never)
-	Rows          *PolicyRows
+	Kind           LossKind
+	Beta           float64 // KL coefficient (β, PPO's kl_coef)
+	Eps, EpsHigh   float64 // clip ε; CISPO's ε_high
+	Reduction      Reduction
+	EarlyStopKL    float64 // PPO: stop when approx KL exceeds it (0: never)
+	Rows           *PolicyRows
 	AlreadyStopped bool // PPO: an earlier minibatch of this pass stopped (loss ×0)
-	Stats         PolicyStats
+	Stats          PolicyStats
 }
 
 // LossAndGrad implements Objective.

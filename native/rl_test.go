@@ -102,7 +102,7 @@ func TestTokenLoss(t *testing.T) {
 	}{
 		{kind: GRPO, logp: -1, old: -1, ref: -1.2, adv: 0.7},
 		{kind: GRPO, logp: -0.5, old: -1, ref: -1.2, adv: 0.7, wantClip: true, wantZeroPGGrad: true}, // ratio e^0.5 > 1.2, A > 0
-		{kind: GRPO, logp: -0.5, old: -1, ref: -1.2, adv: -0.7},                                     // A < 0: unclipped term is the min
+		{kind: GRPO, logp: -0.5, old: -1, ref: -1.2, adv: -0.7},                                      // A < 0: unclipped term is the min
 		{kind: PPO, logp: -1.5, old: -1, ref: -1.2, adv: -0.4, wantClip: true, wantZeroPGGrad: true},
 		{kind: PPO, logp: -1.05, old: -1, ref: -0.9, adv: 0.4},
 		{kind: CISPO, logp: -1, old: -1, ref: -1.3, adv: 0.9, stopGradOnRatio: true},
