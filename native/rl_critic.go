@@ -3,10 +3,15 @@ package native
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
+	"github.com/minimind-go/minimind/model/safetensors"
 )
 
 // Critic is MiniMind's PPO critic (train_ppo.py CriticModel): a MiniMind
@@ -221,4 +226,80 @@ func addHost(e model.Engine, t model.Tensor, h []float32) {
 	u := e.Upload(h)
 	e.Add(t, t, u, len(h))
 	e.Free(u)
+}
+
+// Save writes the critic as a Hugging Face folder (the body, tied as
+// MiniMind's) plus value_head.safetensors (value_head.weight [1, D],
+// value_head.bias [1]), each file atomically.
+func (c *Critic) Save(dir string) error {
+	w := c.Trainer.HostWeights()
+	w.LMHead = nil
+	cfg := c.Model.Config
+	cfg.TieEmbedding = true
+	if err := checkpoint.Save(dir, cfg, w, checkpoint.SaveOptions{}); err != nil {
+		return err
+	}
+	hw, hb := c.Head()
+	D := cfg.Hidden
+	ts := []safetensors.Tensor{
+		{Name: "value_head.weight", DType: safetensors.F32, Shape: []int{1, D}, Data: hw},
+		{Name: "value_head.bias", DType: safetensors.F32, Shape: []int{1}, Data: []float32{hb}},
+	}
+	return checkpoint.WriteAtomic(filepath.Join(dir, "value_head.safetensors"), func(w io.Writer) error {
+		return safetensors.Write(w, ts, map[string]string{"format": "pt"})
+	})
+}
+
+// SaveResume writes the critic's weights (body and head), AdamW moments
+// and step count atomically.
+func (c *Critic) SaveResume(path string) error {
+	t := c.Trainer
+	if t.pending != 0 {
+		return errors.New("native: critic: cannot save with gradient pending")
+	}
+	var ts []safetensors.Tensor
+	add := func(prefix string, list []model.Tensor) {
+		for i, x := range list {
+			ts = append(ts, safetensors.Tensor{Name: prefix + t.names[i], DType: safetensors.F32, Shape: t.shapes[i], Data: t.eng.Read(x)})
+		}
+	}
+	add("", t.weights)
+	add(expAvgPrefix, t.m)
+	add(expAvgSqPrefix, t.v)
+	meta := map[string]string{"format": "pt", "minimind.critic_steps": strconv.Itoa(t.steps)}
+	return checkpoint.WriteAtomic(path, func(w io.Writer) error { return safetensors.Write(w, ts, meta) })
+}
+
+// LoadResume restores what SaveResume wrote into c.
+func (c *Critic) LoadResume(path string) error {
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return fmt.Errorf("native: critic resume: %w", err)
+	}
+	defer f.Close()
+	t := c.Trainer
+	steps, err := strconv.Atoi(f.Metadata()["minimind.critic_steps"])
+	if err != nil {
+		return fmt.Errorf("native: critic resume %s: no step count", path)
+	}
+	for i, name := range t.names {
+		for _, x := range []struct {
+			prefix string
+			dst    *model.Tensor
+		}{{"", &t.weights[i]}, {expAvgPrefix, &t.m[i]}, {expAvgSqPrefix, &t.v[i]}} {
+			d, err := f.Float32(x.prefix + name)
+			if err != nil {
+				return fmt.Errorf("native: critic resume %s: %s: %w", path, x.prefix+name, err)
+			}
+			if len(d) != t.sizes[i] {
+				return fmt.Errorf("native: critic resume %s: %s has %d values, want %d", path, x.prefix+name, len(d), t.sizes[i])
+			}
+			u := t.eng.Upload(d)
+			t.eng.Copy(*x.dst, 0, u, 0, len(d))
+			t.eng.Free(u)
+		}
+	}
+	t.steps = steps
+	t.ZeroGrads()
+	return nil
 }

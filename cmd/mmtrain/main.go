@@ -49,6 +49,9 @@ Usage:
   mmtrain pretrain [flags]   pretraining on {"text": ...} jsonl
   mmtrain sft [flags]        full supervised fine-tuning on {"conversations": [...]} jsonl
   mmtrain bench [flags]      training speed on synthetic batches
+  mmtrain grpo [flags]       GRPO/CISPO with rewards (G completions per prompt)
+  mmtrain ppo [flags]        PPO with a critic
+  mmtrain agent [flags]      multi-turn tool-use RL
 
 Run "mmtrain <stage> -h" for the flags of a stage.
 `
@@ -64,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return train(ctx, args[0], args[1:], stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
+	case "grpo", "ppo", "agent":
+		return rl(ctx, args[0], args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
