@@ -310,10 +310,10 @@ func (o *PolicyLoss) LossAndGrad(m *model.Model, _ model.Batch, g *model.Weights
 			}
 		}
 		// First pass: log-probabilities, approx KL (the early stop decides
-		// before the loss is formed).
+		// before the loss is formed); d keeps each masked row's softmax.
 		ls := make([]float64, V)
 		logp := make([]float64, N)
-		ent := make([]float64, N)
+		d := make([]float32, N*V) // [N, V] softmax, then ∂(scale·loss)/∂logits
 		var st PolicyStats
 		for i := range N {
 			if p.Mask[i] == 0 {
@@ -325,11 +325,13 @@ func (o *PolicyLoss) LossAndGrad(m *model.Model, _ model.Batch, g *model.Weights
 			}
 			logSoftmaxRow(ls, x[i*V:(i+1)*V], 1)
 			logp[i] = ls[tg]
+			dr := d[i*V : (i+1)*V]
 			var h float64
-			for _, l := range ls {
-				h -= math.Exp(l) * l
+			for j, l := range ls {
+				e := math.Exp(l)
+				dr[j] = float32(e)
+				h -= e * l
 			}
-			ent[i] = h
 			lr := logp[i] - p.OldLogp[i]
 			st.ApproxKL += 0.5 * lr * lr * p.Mask[i]
 			st.KL += (p.RefLogp[i] - logp[i]) * p.Mask[i]
@@ -348,7 +350,6 @@ func (o *PolicyLoss) LossAndGrad(m *model.Model, _ model.Batch, g *model.Weights
 		} else if o.EarlyStopKL > 0 && st.ApproxKL > o.EarlyStopKL {
 			mult, st.Stopped = 0, true
 		}
-		d := make([]float32, N*V) // [N, V] ∂(scale·loss)/∂logits
 		var loss, clipped float64
 		for i := range N {
 			if p.Mask[i] == 0 {
@@ -361,13 +362,13 @@ func (o *PolicyLoss) LossAndGrad(m *model.Model, _ model.Batch, g *model.Weights
 			}
 			// ∂logp/∂x = onehot(y) − softmax(x).
 			k := float64(scale) * mult * w[i] * dl
+			dr := d[i*V : (i+1)*V]
 			if k == 0 {
+				clear(dr)
 				continue
 			}
-			logSoftmaxRow(ls, x[i*V:(i+1)*V], 1)
-			dr := d[i*V : (i+1)*V]
-			for j := range dr {
-				dr[j] = float32(-k * math.Exp(ls[j]))
+			for j, pj := range dr {
+				dr[j] = float32(-k * float64(pj))
 			}
 			dr[p.target(i)] += float32(k)
 		}

@@ -28,8 +28,7 @@ type AgentOptions struct {
 
 // renderIDs renders msgs with the tools and returns the token ids.
 func renderIDs(tk *tokenizer.Tokenizer, msgs []tokenizer.Message, tools *toolcall.Set, genPrompt, thinking bool) ([]int32, error) {
-	vars := map[string]any{"open_thinking": thinking, "enable_thinking": thinking}
-	text, err := tk.ApplyChatTemplate(msgs, tokenizer.ChatOptions{Tools: tools.Schemas(), AddGenerationPrompt: genPrompt, Vars: vars})
+	text, err := tk.ApplyChatTemplate(msgs, tokenizer.ChatOptions{Tools: tools.Schemas(), AddGenerationPrompt: genPrompt, Vars: thinkVars(thinking)})
 	if err != nil {
 		return nil, err
 	}

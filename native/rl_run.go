@@ -381,8 +381,7 @@ func (c *RLConfig) rollouts(ctx context.Context, batch []RLPrompt, seed uint64) 
 				out = append(out, tr.Rollout)
 				continue
 			}
-			text, err := tk.ApplyChatTemplate(p.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true,
-				Vars: map[string]any{"open_thinking": thinking, "enable_thinking": thinking}})
+			text, err := tk.ApplyChatTemplate(p.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true, Vars: thinkVars(thinking)})
 			if err != nil {
 				return nil, 0, fmt.Errorf("native: prompt %d: %w", i, err)
 			}
@@ -500,4 +499,15 @@ func RLSVG(w io.Writer, rewards, kls []float64) {
 	panel(T, "mean reward", rewards, "#1f77b4")
 	panel(T+P+30, "KL to the reference (k3)", kls, "#d62728")
 	fmt.Fprintln(w, "</svg>")
+}
+
+// thinkVars are the template variables that open the think block; nil
+// when thinking is off (as chat.Bot.Prompt: MiniMind2's template writes an
+// empty think block for enable_thinking false, minimind3's for a missing
+// open_thinking).
+func thinkVars(thinking bool) map[string]any {
+	if !thinking {
+		return nil
+	}
+	return map[string]any{"open_thinking": true, "enable_thinking": true}
 }

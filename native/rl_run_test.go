@@ -178,8 +178,7 @@ func TestAgentRollout(t *testing.T) {
 	full, err := renderIDs(tk, msgs, tools, true, false)
 	require.NoError(t, err)
 	assert.Equal(t, full, tr.Prompt)
-	text, err := tk.ApplyChatTemplate(msgs, tokenizer.ChatOptions{Tools: tools.Schemas(), AddGenerationPrompt: true,
-		Vars: map[string]any{"open_thinking": false, "enable_thinking": false}})
+	text, err := tk.ApplyChatTemplate(msgs, tokenizer.ChatOptions{Tools: tools.Schemas(), AddGenerationPrompt: true})
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(text, "calculate_math"), "tools in the system block")
 }

@@ -52,6 +52,7 @@ Usage:
   mmtrain grpo [flags]       GRPO/CISPO with rewards (G completions per prompt)
   mmtrain ppo [flags]        PPO with a critic
   mmtrain agent [flags]      multi-turn tool-use RL
+  mmtrain zero-grpo [flags]  GRPO on the Zero model with the definition reward
 
 Run "mmtrain <stage> -h" for the flags of a stage.
 `
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return bench(ctx, args[1:], stdout, stderr)
 	case "grpo", "ppo", "agent":
 		return rl(ctx, args[0], args[1:], stdout, stderr)
+	case "zero-grpo":
+		return zeroGRPO(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
