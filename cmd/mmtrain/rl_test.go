@@ -78,3 +78,21 @@ func TestRLCommands(t *testing.T) {
 	err = run(ctx, []string{"grpo", "--reward", "url"}, &bytes.Buffer{}, &errb)
 	require.ErrorIs(t, err, errUsage)
 }
+
+// TestZeroGRPOSmoke runs the zero-grpo stage on the embedded Zero model
+// with a handful of questions: screening, GRPO, evaluation and the report.
+func TestZeroGRPOSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded model")
+	}
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"zero-grpo", "--out", dir, "--train_words", "2", "--epochs", "1", "--eval_items", "4",
+		"--num_generations", "2", "--max_gen_len", "8", "--screen_samples", "0", "--threads", "2"}, &out, &errb)
+	require.NoError(t, err, errb.String())
+	assert.Contains(t, out.String(), "held-out definition accuracy")
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"accuracy_after"`)
+	assert.FileExists(t, filepath.Join(dir, "zero_grpo", "rl.svg"))
+}

@@ -30,6 +30,7 @@ type zeroRLFlags struct {
 	lr, beta              float64
 	lossType              string
 	threads, saveInterval int
+	screenSamples         int
 	seed                  uint64
 }
 
@@ -57,6 +58,7 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.IntVar(&f.saveInterval, "save_interval", 0, "save every N steps (0: at the end)")
 	fs.Uint64Var(&f.seed, "seed", 42, "seed of the prompt order and sampling")
+	fs.IntVar(&f.screenSamples, "screen_samples", 0, "also require that 1 of this many sampled answers is right (0: greedy screening only)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -129,13 +131,34 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		screened++
-		if !it.Match(r.Text) {
-			wrong++
-			train = append(train, native.RLPrompt{Messages: []tokenizer.Message{{Role: "user", Content: it.Question}}, GT: it.Terms})
+		msgs := []tokenizer.Message{{Role: "user", Content: it.Question}}
+		keep := !it.Match(r.Text)
+		if keep && f.screenSamples > 0 {
+			// GRPO learns only from groups whose rewards differ: keep the
+			// words the model sometimes gets right when sampling.
+			ids, err := bot.Prompt(msgs, false)
+			if err != nil {
+				return err
+			}
+			outs, _, err := native.GenerateGroup(ctx, bot.Model, ids, native.RolloutOptions{G: f.screenSamples, MaxTokens: f.genLen,
+				Sample: native.DefaultSample(), Seed: f.seed + uint64(i)})
+			if err != nil {
+				return err
+			}
+			hit := false
+			for _, o := range outs {
+				_, ans := chat.SplitThink(bot.Tok.DecodeSkipSpecial(o))
+				hit = hit || it.Match(ans)
+			}
+			keep = hit
 		}
-		bar.Update(i+1, fmt.Sprintf("%d wrong", wrong))
+		if keep {
+			wrong++
+			train = append(train, native.RLPrompt{Messages: msgs, GT: it.Terms})
+		}
+		bar.Update(i+1, fmt.Sprintf("%d kept", wrong))
 	}
-	bar.Finish(fmt.Sprintf("%d of %d screened answered wrong", wrong, screened))
+	bar.Finish(fmt.Sprintf("%d of %d screened kept", wrong, screened))
 	if len(train) == 0 {
 		return errors.New("zero-grpo: the model answers every screened word right; nothing to train on")
 	}
@@ -191,7 +214,7 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return s / float64(max(1, len(xs)))
 	}
 	report := map[string]any{
-		"model": source, "train_questions": len(train), "screened": screened, "steps": len(res.Steps),
+		"model": source, "train_questions": len(train), "screened": screened, "screen_samples": f.screenSamples, "steps": len(res.Steps),
 		"held_out_items": n, "accuracy_before": before, "accuracy_after": after,
 		"reward_first_third": mean(rw[:third]), "reward_last_third": mean(rw[len(rw)-third:]),
 		"kl_last_third": mean(kl[len(kl)-third:]), "rl_minutes": rlDur.Minutes(), "total_minutes": time.Since(start).Minutes(),
