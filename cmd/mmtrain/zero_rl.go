@@ -121,6 +121,7 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Words the SFT model answers wrong (greedy, as the evaluation).
 	bar := progress.New(stderr, len(pool), progress.Options{Label: "screen"})
 	var train []native.RLPrompt
+	var trainItems []corpus.EvalItem
 	screened, wrong := 0, 0
 	for i, it := range pool {
 		if len(train) >= f.words {
@@ -155,6 +156,7 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if keep {
 			wrong++
 			train = append(train, native.RLPrompt{Messages: msgs, GT: it.Terms})
+			trainItems = append(trainItems, it)
 		}
 		bar.Update(i+1, fmt.Sprintf("%d kept", wrong))
 	}
@@ -193,6 +195,18 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	logf("held-out definition accuracy after: %d/%d", after, n)
+	// The trained questions themselves, greedily (all were wrong before).
+	trainRight := 0
+	for _, it := range trainItems {
+		r, err := bot.Generate(ctx, []tokenizer.Message{{Role: "user", Content: it.Question}}, chat.Options{MaxTokens: 48}, nil)
+		if err != nil {
+			return err
+		}
+		if it.Match(r.Text) {
+			trainRight++
+		}
+	}
+	logf("trained questions answered right after (greedy): %d/%d (0 before)", trainRight, len(trainItems))
 
 	// The report: accuracy before/after, reward and KL over the run.
 	var rw, kl []float64
@@ -215,7 +229,7 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	report := map[string]any{
 		"model": source, "train_questions": len(train), "screened": screened, "screen_samples": f.screenSamples, "steps": len(res.Steps),
-		"held_out_items": n, "accuracy_before": before, "accuracy_after": after,
+		"held_out_items": n, "accuracy_before": before, "accuracy_after": after, "train_right_after": trainRight,
 		"reward_first_third": mean(rw[:third]), "reward_last_third": mean(rw[len(rw)-third:]),
 		"kl_last_third": mean(kl[len(kl)-third:]), "rl_minutes": rlDur.Minutes(), "total_minutes": time.Since(start).Minutes(),
 		"rollout_tokens_per_s": genTok / max(genSec, 1e-9), "update_tokens_per_s": updTok / max(updSec, 1e-9),
@@ -225,8 +239,8 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.WriteFile(filepath.Join(f.out, "report.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "zero-grpo: held-out definition accuracy %d/%d → %d/%d; reward %.3f → %.3f (first/last third of %d steps), KL %.4f; RL %.1f min; %s\n",
-		before, n, after, n, report["reward_first_third"], report["reward_last_third"], len(res.Steps), report["kl_last_third"],
+	fmt.Fprintf(stdout, "zero-grpo: held-out definition accuracy %d/%d → %d/%d; trained questions 0/%d → %d/%d; reward %.3f → %.3f (first/last third of %d steps), KL %.4f; RL %.1f min; %s\n",
+		before, n, after, n, len(trainItems), trainRight, len(trainItems), report["reward_first_third"], report["reward_last_third"], len(res.Steps), report["kl_last_third"],
 		rlDur.Minutes(), filepath.Join(f.out, "report.json"))
 	return nil
 }
