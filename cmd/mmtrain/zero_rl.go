@@ -48,17 +48,17 @@ func zeroGRPO(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.out, "out", filepath.Join("out", "zero_grpo"), "output folder")
 	fs.IntVar(&f.words, "train_words", 48, "definition questions to train on (words the model answers wrong)")
 	fs.IntVar(&f.evalItems, "eval_items", 100, "held-out definition questions to score (the Zero evaluation's)")
-	fs.IntVar(&f.epochs, "epochs", 2, "passes over the training questions")
+	fs.IntVar(&f.epochs, "epochs", 8, "passes over the training questions")
 	fs.IntVar(&f.batch, "batch_size", 2, "prompts per step")
-	fs.IntVar(&f.G, "num_generations", 6, "completions per prompt")
+	fs.IntVar(&f.G, "num_generations", 8, "completions per prompt")
 	fs.IntVar(&f.genLen, "max_gen_len", 40, "new tokens per completion")
-	fs.Float64Var(&f.lr, "learning_rate", 2e-5, "learning rate (cosine annealing to 10%)")
+	fs.Float64Var(&f.lr, "learning_rate", 1e-4, "learning rate (cosine annealing to 10%)")
 	fs.Float64Var(&f.beta, "beta", 0.1, "KL coefficient")
 	fs.StringVar(&f.lossType, "loss_type", "cispo", "cispo or grpo")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.IntVar(&f.saveInterval, "save_interval", 0, "save every N steps (0: at the end)")
 	fs.Uint64Var(&f.seed, "seed", 42, "seed of the prompt order and sampling")
-	fs.IntVar(&f.screenSamples, "screen_samples", 0, "also require that 1 of this many sampled answers is right (0: greedy screening only)")
+	fs.IntVar(&f.screenSamples, "screen_samples", 8, "also require that 1 of this many sampled answers is right (0: greedy screening only)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
