@@ -83,7 +83,7 @@ T_MAX = 3
 BETA, EPSILON, EPSILON_HIGH = 0.1, 0.2, 5.0
 KL_COEF, VF_COEF, GAMMA, LAMBDA, CLIP_V = 0.02, 0.5, 1.0, 0.95, 0.2
 PPO_ITERS, MINI_BATCH = 2, 2
-EARLY_STOP_KL = 2e-3
+EARLY_STOP_KL = 0.3
 MAX_TOTAL = 14
 
 TRAIN = dict(hidden=32, layers=2, heads=4, kv_heads=2, vocab=256, max_pos=512, theta=1e6)
