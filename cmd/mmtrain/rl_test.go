@@ -49,7 +49,8 @@ func TestRLCommands(t *testing.T) {
 		{"grpo", []string{"--num_generations", "2", "--reward", "rule,contains:2", "--save_rollouts", filepath.Join(dir, "r.jsonl")}},
 		{"grpo", []string{"--num_generations", "2", "--loss_type", "grpo", "--save_weight", "grpo_replay", "--from_rollouts", filepath.Join(dir, "r.jsonl")}},
 		{"ppo", []string{"--mini_batch_size", "1"}},
-		{"agent", []string{"--num_generations", "2", "--max_total_len", "300"}},
+		{"agent", []string{"--num_generations", "2", "--max_total_len", "300", "--save_rollouts", filepath.Join(dir, "a.jsonl")}},
+		{"agent", []string{"--num_generations", "2", "--max_total_len", "300", "--save_weight", "agent_replay", "--from_rollouts", filepath.Join(dir, "a.jsonl")}},
 	} {
 		t.Run(tc.stage, func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -63,6 +64,14 @@ func TestRLCommands(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, strings.Count(string(steps), "\n"))
 	assert.FileExists(t, filepath.Join(dir, "grpo_replay_64", "model.safetensors"))
+	// agent rollouts carry the mask of generated tokens; the replay trains on them
+	ar, err := native.ReadRollouts(filepath.Join(dir, "a.jsonl"))
+	require.NoError(t, err)
+	require.Len(t, ar, 3*2) // 3 prompts × 2 trajectories
+	for _, r := range ar {
+		require.Len(t, r.Mask, len(r.Completion))
+	}
+	assert.FileExists(t, filepath.Join(dir, "agent_replay_64", "model.safetensors"))
 	assert.FileExists(t, filepath.Join(dir, "ppo_actor_64_critic", "value_head.safetensors"))
 	assert.FileExists(t, filepath.Join(dir, "ppo_actor_64", "rl.svg"))
 	r, err := native.LoadResume(filepath.Join(dir, "ppo_actor_64_resume.safetensors"))
