@@ -58,6 +58,10 @@ Usage:
   mmtrain reason [flags]     reasoning SFT: thinking-tag tokens weighted ×10
   mmtrain merge-lora [flags] fold LoRA adapters into their base model
   mmtrain bench [flags]      training speed on synthetic batches
+  mmtrain grpo [flags]       GRPO/CISPO with rewards (G completions per prompt)
+  mmtrain ppo [flags]        PPO with a critic
+  mmtrain agent [flags]      multi-turn tool-use RL
+  mmtrain zero-grpo [flags]  GRPO on the Zero model with the definition reward
 
 Run "mmtrain <stage> -h" for the flags of a stage.
 `
@@ -75,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mergeLoRA(args[1:], stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
+	case "grpo", "ppo", "agent":
+		return rl(ctx, args[0], args[1:], stdout, stderr)
+	case "zero-grpo":
+		return zeroGRPO(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

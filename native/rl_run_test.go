@@ -1,0 +1,248 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/cpu"
+	"github.com/minimind-go/minimind/reward"
+	"github.com/minimind-go/minimind/tokenizer"
+	"github.com/minimind-go/minimind/toolcall"
+)
+
+// TestGenerateGroupMatchesGenerate checks the batched rollout decode: with
+// greedy sampling every row equals the single-sequence KV-cache decode.
+func TestGenerateGroupMatchesGenerate(t *testing.T) {
+	for _, preset := range []string{"tiny3", "tiny3-moe"} {
+		t.Run(preset, func(t *testing.T) {
+			c := model.Presets()[preset]
+			m, err := model.New(c, cpu.New(0), model.InitWeights(c, 3))
+			require.NoError(t, err)
+			prompt := []int32{1, 40, 41, 42, 43}
+			outs, timing, err := GenerateGroup(context.Background(), m, prompt, RolloutOptions{G: 3, MaxTokens: 12, Sample: model.SampleOptions{}})
+			require.NoError(t, err)
+			want, err := m.Generate(context.Background(), prompt, model.GenerateOptions{MaxTokens: 12, StopTokens: []int32{-1}})
+			require.NoError(t, err)
+			for g := range 3 {
+				assert.Equal(t, want, outs[g], "row %d", g)
+			}
+			assert.Equal(t, 36, timing.Tokens)
+			// sampled rows differ from each other (their own samplers)
+			outs, _, err = GenerateGroup(context.Background(), m, prompt, RolloutOptions{G: 3, MaxTokens: 12, Sample: DefaultSample(), Seed: 1})
+			require.NoError(t, err)
+			assert.False(t, slicesEqual(outs[0], outs[1]) && slicesEqual(outs[1], outs[2]), "three identical sampled rows")
+		})
+	}
+}
+
+func slicesEqual(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func rlFixture(t *testing.T) (model.Config, *model.Weights, *tokenizer.Tokenizer, []RLPrompt) {
+	t.Helper()
+	tk := loadFixtureTokenizer(t, "minimind3")
+	c := model.Presets()["tiny3"]
+	host := model.InitWeights(c, 11)
+	var prompts []RLPrompt
+	for _, q := range []string{"What is a dog?", "What is a cat?", "Define tree.", "Define river.", "What is salt?", "Name a color."} {
+		prompts = append(prompts, RLPrompt{Messages: []tokenizer.Message{{Role: "user", Content: q}}, GT: []string{"animal", "plant"}})
+	}
+	return c, host, tk, prompts
+}
+
+func newGroupRun(t *testing.T, c model.Config, host *model.Weights, tk *tokenizer.Tokenizer, dir string, r *Resume) RLConfig {
+	t.Helper()
+	w := host
+	if r != nil {
+		w = r.Weights
+	}
+	m, err := model.New(c, cpu.New(0), w)
+	require.NoError(t, err)
+	ref, err := model.New(c, cpu.New(0), host)
+	require.NoError(t, err)
+	o := DefaultOptim()
+	tr, err := NewTrainer(m, o)
+	require.NoError(t, err)
+	if r != nil {
+		require.NoError(t, tr.Restore(r))
+	}
+	return RLConfig{Stage: "grpo", Epochs: 2, BatchSize: 2, G: 3, MaxSeqLen: 64, MaxGenLen: 6, ThinkingRatio: 0.5,
+		Sample: DefaultSample(), Seed: 5, LR: 1e-3, Tokenizer: tk,
+		Reward: reward.Sum{{Weight: 1, Func: reward.Rule{}}, {Weight: 2, Func: reward.Contains{}}},
+		Group: &GroupUpdate{Policy: tr, Ref: ref, G: 3, Sched: RLSchedule{LR: 1e-3, TMax: 6},
+			Loss: PolicyLoss{Kind: CISPO, Beta: 0.1, Eps: 0.2, EpsHigh: 5}},
+		OutDir: filepath.Join(dir, "grpo_64"), ResumePath: filepath.Join(dir, "grpo_64_resume.safetensors"), Resume: r}
+}
+
+// TestRunRLResumeAndReplay runs GRPO for 6 steps (2 epochs of 3), then
+// (a) an interrupted run resumed from its checkpoint ends with the same
+// weights bit for bit, and (b) replaying the saved rollouts with
+// --from_rollouts reproduces the generating run's weights bit for bit.
+func TestRunRLResumeAndReplay(t *testing.T) {
+	c, host, tk, prompts := rlFixture(t)
+	ctx := context.Background()
+
+	dirA := t.TempDir()
+	cfgA := newGroupRun(t, c, host, tk, dirA, nil)
+	cfgA.SaveRollouts = filepath.Join(dirA, "rollouts.jsonl")
+	resA, err := RunRL(ctx, prompts, cfgA)
+	require.NoError(t, err)
+	require.Len(t, resA.Steps, 6)
+	wantW := hostMap(c, cfgA.Group.Policy.HostWeights())
+	for _, s := range resA.Steps {
+		assert.Greater(t, s.Length, 0.0)
+		assert.Greater(t, s.UpdateTPS, 0.0)
+		assert.Greater(t, s.RolloutTPS, 0.0)
+	}
+	logged, err := readRLLog(filepath.Join(cfgA.OutDir, "train_log.jsonl"))
+	require.NoError(t, err)
+	require.Len(t, logged, 6)
+	assert.FileExists(t, filepath.Join(cfgA.OutDir, "rl.svg"))
+	assert.FileExists(t, filepath.Join(cfgA.OutDir, "model.safetensors"))
+
+	// (a) interrupted after step 2, resumed.
+	dirB := t.TempDir()
+	cctx, cancel := context.WithCancel(ctx)
+	cfgB := newGroupRun(t, c, host, tk, dirB, nil)
+	cfgB.OnStep = func(s RLStep) {
+		if s.Step == 2 {
+			cancel()
+		}
+	}
+	_, err = RunRL(cctx, prompts, cfgB)
+	require.True(t, errors.Is(err, ErrRLInterrupted), "%v", err)
+	r, err := LoadResume(cfgB.ResumePath)
+	require.NoError(t, err)
+	require.Equal(t, 2, r.State.Step)
+	cfgB2 := newGroupRun(t, c, host, tk, dirB, r)
+	resB, err := RunRL(ctx, prompts, cfgB2)
+	require.NoError(t, err)
+	require.Len(t, resB.Steps, 4)
+	assert.Equal(t, wantW, hostMap(c, cfgB2.Group.Policy.HostWeights()), "resumed weights differ")
+	logged, err = readRLLog(filepath.Join(cfgB2.OutDir, "train_log.jsonl"))
+	require.NoError(t, err)
+	require.Len(t, logged, 6)
+	for i := range logged {
+		assert.Equal(t, resA.Steps[i].Reward, logged[i].Reward, "step %d reward", i+1)
+		assert.Equal(t, resA.Steps[i].Loss, logged[i].Loss, "step %d loss", i+1)
+	}
+
+	// (b) replay.
+	rs, err := ReadRollouts(cfgA.SaveRollouts)
+	require.NoError(t, err)
+	require.Len(t, rs, 6*2*3) // 6 steps × 2 prompts × 3 completions
+	dirC := t.TempDir()
+	cfgC := newGroupRun(t, c, host, tk, dirC, nil)
+	cfgC.Epochs = 1
+	cfgC.Group.Sched.TMax = 6
+	cfgC.FromRollouts = rs
+	_, err = RunRL(ctx, nil, cfgC)
+	require.NoError(t, err)
+	assert.Equal(t, wantW, hostMap(c, cfgC.Group.Policy.HostWeights()), "replayed weights differ")
+}
+
+// TestAgentRollout runs multi-turn rollouts of a random model: the mask
+// marks exactly the generated tokens, and tool results (rendered through the
+// chat template inside <tool_response>) are masked out.
+func TestAgentRollout(t *testing.T) {
+	c, host, tk, _ := rlFixture(t)
+	m, err := model.New(c, cpu.New(0), host)
+	require.NoError(t, err)
+	tools := toolcall.NewSet(toolcall.Calculator{})
+	msgs := []tokenizer.Message{{Role: "user", Content: "What is 6*7?"}}
+	tr, _, err := AgentRollout(context.Background(), m, tk, msgs, tools, AgentOptions{MaxTurns: 3, MaxTokens: 8, Sample: DefaultSample(), Seed: 1})
+	require.NoError(t, err)
+	require.Len(t, tr.Mask, len(tr.Completion))
+	require.NotEmpty(t, tr.Turns)
+	for i, id := range tr.Completion {
+		if tr.Mask[i] == 1 {
+			assert.NotEqual(t, c.EOS, id, "a trained <|im_end|>")
+		}
+	}
+	full, err := renderIDs(tk, msgs, tools, true, false)
+	require.NoError(t, err)
+	assert.Equal(t, full, tr.Prompt)
+	text, err := tk.ApplyChatTemplate(msgs, tokenizer.ChatOptions{Tools: tools.Schemas(), AddGenerationPrompt: true})
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(text, "calculate_math"), "tools in the system block")
+}
+
+func newPPORun(t *testing.T, c model.Config, host *model.Weights, tk *tokenizer.Tokenizer, dir string, r *Resume) RLConfig {
+	t.Helper()
+	w := host
+	if r != nil {
+		w = r.Weights
+	}
+	m, err := model.New(c, cpu.New(0), w)
+	require.NoError(t, err)
+	ref, err := model.New(c, cpu.New(0), host)
+	require.NoError(t, err)
+	tr, err := NewTrainer(m, DefaultOptim())
+	require.NoError(t, err)
+	hw := make([]float32, c.Hidden)
+	for i := range hw {
+		hw[i] = 0.01 * float32(i%7-3)
+	}
+	cr, err := NewCritic(c, host, cpu.New(0), hw, 0.05, DefaultOptim())
+	require.NoError(t, err)
+	resume := filepath.Join(dir, "ppo_64_resume.safetensors")
+	if r != nil {
+		require.NoError(t, tr.Restore(r))
+		require.NoError(t, cr.LoadResume(resume+".critic"))
+	}
+	return RLConfig{Stage: "ppo", Epochs: 1, BatchSize: 2, G: 1, MaxSeqLen: 64, MaxGenLen: 6, ThinkingRatio: 0.5,
+		Sample: DefaultSample(), Seed: 9, LR: 1e-3, Tokenizer: tk, Reward: reward.Rule{},
+		PPO: &PPOUpdate{Actor: tr, Critic: cr, Ref: ref, Eps: 0.2, KLCoef: 0.02, VFCoef: 0.5, ClipValue: 0.2, Gamma: 1, Lambda: 0.95,
+			Iters: 2, MiniBatch: 1, EarlyStopKL: 0.25, ActorSched: RLSchedule{LR: 1e-3, TMax: 12}, CriticSched: RLSchedule{LR: 2e-3, TMax: 12}},
+		OutDir: filepath.Join(dir, "ppo_64"), ResumePath: resume, Resume: r}
+}
+
+// TestRunPPOResume interrupts a PPO run after its first step and resumes
+// it (actor and critic, weights and AdamW moments): the final actor and
+// critic equal the uninterrupted run's bit for bit.
+func TestRunPPOResume(t *testing.T) {
+	c, host, tk, prompts := rlFixture(t)
+	ctx := context.Background()
+	cfgA := newPPORun(t, c, host, tk, t.TempDir(), nil)
+	_, err := RunRL(ctx, prompts, cfgA)
+	require.NoError(t, err)
+	wantA := hostMap(c, cfgA.PPO.Actor.HostWeights())
+	wantV, wantB := cfgA.PPO.Critic.Head()
+
+	dirB := t.TempDir()
+	cctx, cancel := context.WithCancel(ctx)
+	cfgB := newPPORun(t, c, host, tk, dirB, nil)
+	cfgB.OnStep = func(s RLStep) {
+		if s.Step == 1 {
+			cancel()
+		}
+	}
+	_, err = RunRL(cctx, prompts, cfgB)
+	require.ErrorIs(t, err, ErrRLInterrupted)
+	r, err := LoadResume(cfgB.ResumePath)
+	require.NoError(t, err)
+	cfgB2 := newPPORun(t, c, host, tk, dirB, r)
+	_, err = RunRL(ctx, prompts, cfgB2)
+	require.NoError(t, err)
+	assert.Equal(t, wantA, hostMap(c, cfgB2.PPO.Actor.HostWeights()), "actor")
+	gotV, gotB := cfgB2.PPO.Critic.Head()
+	assert.Equal(t, wantV, gotV, "value head")
+	assert.Equal(t, wantB, gotB)
+	assert.FileExists(t, filepath.Join(cfgB2.OutDir+"_critic", "value_head.safetensors"))
+}
