@@ -3,8 +3,12 @@ package native_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
 	"github.com/minimind-go/minimind/model/cpu"
 	"github.com/minimind-go/minimind/native"
 )
@@ -72,4 +76,38 @@ func ExampleDPO() {
 	}
 	fmt.Printf("loss %.4f\n", r.Loss)
 	// Output: loss 0.6931
+}
+
+// TrainStage runs a whole stage from a config struct: here LoRA adapters
+// on a small checkpoint, from a jsonl file, with minimind3's tokenizer.
+func ExampleTrainStage() {
+	dir, err := os.MkdirTemp("", "stage")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	cfg, _ := model.Preset("tiny3")
+	if err := checkpoint.Save(filepath.Join(dir, "full_sft_64"), cfg, model.InitWeights(cfg, 1), checkpoint.SaveOptions{}); err != nil {
+		panic(err)
+	}
+	var data strings.Builder
+	for i := range 4 {
+		fmt.Fprintf(&data, `{"conversations":[{"role":"user","content":"Who are you?"},{"role":"assistant","content":"I am Pico %d."}]}`+"\n", i)
+	}
+	os.WriteFile(filepath.Join(dir, "persona.jsonl"), []byte(data.String()), 0o644)
+
+	res, err := native.TrainStage(context.Background(), native.StageConfig{
+		Stage: native.StageLoRA, DataPath: filepath.Join(dir, "persona.jsonl"), Epochs: 1, BatchSize: 2, Accum: 1,
+		MaxSeqLen: 64, LR: 1e-3, Clip: 1, Arch: cfg, FromWeight: "full_sft", SaveDir: dir, SaveWeight: "lora_persona",
+		Tokenizer: filepath.Join("..", "testdata", "minimind", "minimind3"), Engine: cpu.New(1),
+		LoRA: native.LoRAConfig{Rank: 16}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Name, len(res.Run.Losses), "micro-steps,", res.Params, "trained parameters")
+	fmt.Println(filepath.Base(res.Adapters) + ".safetensors")
+	// Output:
+	// lora_persona_64 2 micro-steps, 8192 trained parameters
+	// lora_persona_64.safetensors
 }

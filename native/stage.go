@@ -513,8 +513,8 @@ func buildRefCache(ctx context.Context, ref *model.Model, data *Dataset, sc Stag
 		bar = progress.New(sc.Progress, n, progress.Options{Label: "reference"})
 	}
 	for i := range n {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w while computing the reference log-probabilities (nothing was saved)", ErrInterrupted)
 		}
 		b, err := ep.Batch(i, sc.BatchSize)
 		if err != nil {
