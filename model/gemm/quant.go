@@ -90,24 +90,9 @@ func (q *QMatrix) DequantizeRow(dst []float32, r int) {
 	case QF16:
 		qkern.cvtF16(dst[:q.Cols], b)
 	case QQ8_0:
-		t := halfTable()
-		for blk := 0; blk < q.Cols/32; blk++ {
-			p := b[blk*34:]
-			d := t[uint16(p[0])|uint16(p[1])<<8]
-			for i := range 32 {
-				dst[blk*32+i] = d * float32(int8(p[2+i]))
-			}
-		}
+		qkern.cvtQ8(dst[:q.Cols], b)
 	case QQ4_0:
-		t := halfTable()
-		for blk := 0; blk < q.Cols/32; blk++ {
-			p := b[blk*18:]
-			d := t[uint16(p[0])|uint16(p[1])<<8]
-			for j := range 16 {
-				dst[blk*32+j] = d * float32(int(p[2+j]&15)-8)
-				dst[blk*32+j+16] = d * float32(int(p[2+j]>>4)-8)
-			}
-		}
+		qkern.cvtQ4(dst[:q.Cols], b)
 	}
 }
 
@@ -157,9 +142,34 @@ type qkernels struct {
 	name        string
 	f16, q8, q4 func(x []float32, row []byte) float32
 	cvtF16      func(dst []float32, row []byte) // dst[i] = half(row[2i:])
+	cvtQ8       func(dst []float32, row []byte) // dequantize a row of Q8_0 blocks
+	cvtQ4       func(dst []float32, row []byte) // dequantize a row of Q4_0 blocks
 }
 
-var goQKernels = &qkernels{name: "go", f16: dotF16Go, q8: dotQ8Go, q4: dotQ4Go, cvtF16: cvtF16Go}
+var goQKernels = &qkernels{name: "go", f16: dotF16Go, q8: dotQ8Go, q4: dotQ4Go, cvtF16: cvtF16Go, cvtQ8: cvtQ8Go, cvtQ4: cvtQ4Go}
+
+func cvtQ8Go(dst []float32, b []byte) {
+	t := halfTable()
+	for blk := 0; blk < len(dst)/32; blk++ {
+		p := b[blk*34:]
+		d := t[uint16(p[0])|uint16(p[1])<<8]
+		for i := range 32 {
+			dst[blk*32+i] = d * float32(int8(p[2+i]))
+		}
+	}
+}
+
+func cvtQ4Go(dst []float32, b []byte) {
+	t := halfTable()
+	for blk := 0; blk < len(dst)/32; blk++ {
+		p := b[blk*18:]
+		d := t[uint16(p[0])|uint16(p[1])<<8]
+		for j := range 16 {
+			dst[blk*32+j] = d * float32(int(p[2+j]&15)-8)
+			dst[blk*32+j+16] = d * float32(int(p[2+j]>>4)-8)
+		}
+	}
+}
 
 func cvtF16Go(dst []float32, b []byte) {
 	t := halfTable()

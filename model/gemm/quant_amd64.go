@@ -12,7 +12,8 @@ import (
 // the CPU has it, portable Go otherwise.
 var qkern = selectQKernels(cpufeat.F16C)
 
-var avxQKernels = &qkernels{name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8AVX, q4: dotQ4AVX, cvtF16: cvtF16AVX}
+var avxQKernels = &qkernels{name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8AVX, q4: dotQ4AVX, cvtF16: cvtF16AVX,
+	cvtQ8: cvtQ8AVX, cvtQ4: cvtQ4AVX}
 
 func selectQKernels(ok bool) *qkernels {
 	if ok {
@@ -48,6 +49,34 @@ func cvtF16AVX(dst []float32, b []byte) {
 		cvtF16x8(n, unsafe.SliceData(dst), unsafe.SliceData(b))
 	}
 	cvtF16Go(dst[n:], b[2*n:])
+}
+
+// cvtQ8Blocks dequantizes nb Q8_0 blocks at w into dst [32·nb].
+//
+//go:noescape
+func cvtQ8Blocks(nb int, dst *float32, w *byte)
+
+// cvtQ4Blocks dequantizes nb Q4_0 blocks at w into dst [32·nb].
+//
+//go:noescape
+func cvtQ4Blocks(nb int, dst *float32, w *byte)
+
+func cvtQ8AVX(dst []float32, b []byte) {
+	nb := len(dst) / 32
+	if nb == 0 || len(b) < nb*34 {
+		cvtQ8Go(dst, b)
+		return
+	}
+	cvtQ8Blocks(nb, unsafe.SliceData(dst), unsafe.SliceData(b))
+}
+
+func cvtQ4AVX(dst []float32, b []byte) {
+	nb := len(dst) / 32
+	if nb == 0 || len(b) < nb*18 {
+		cvtQ4Go(dst, b)
+		return
+	}
+	cvtQ4Blocks(nb, unsafe.SliceData(dst), unsafe.SliceData(b))
 }
 
 func dotF16AVX(x []float32, b []byte) float32 {

@@ -116,3 +116,26 @@ func BenchmarkQNT(b *testing.B) {
 		})
 	}
 }
+
+// TestDequantizeKernels checks the row dequantizers of the selected kernels
+// against the portable ones, bit for bit.
+func TestDequantizeKernels(t *testing.T) {
+	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
+		q := randQ(typ, 3, 96, 5)
+		for r := range 3 {
+			got := make([]float32, 96)
+			q.DequantizeRow(got, r)
+			want := make([]float32, 96)
+			b := q.row(r)
+			switch typ {
+			case QF16:
+				goQKernels.cvtF16(want, b)
+			case QQ8_0:
+				goQKernels.cvtQ8(want, b)
+			case QQ4_0:
+				goQKernels.cvtQ4(want, b)
+			}
+			require.Equal(t, want, got, "%v row %d (%s)", typ, r, qkern.name)
+		}
+	}
+}
