@@ -144,6 +144,31 @@ type qkernels struct {
 	cvtF16      func(dst []float32, row []byte) // dst[i] = half(row[2i:])
 	cvtQ8       func(dst []float32, row []byte) // dequantize a row of Q8_0 blocks
 	cvtQ4       func(dst []float32, row []byte) // dequantize a row of Q4_0 blocks
+	// q8x8 and q4x8, when set, multiply a row of Q8_0 / Q4_0 blocks with x
+	// quantized to int8 blocks by quantizeX (integer products, as
+	// llama.cpp does); nil means the float kernels above are used.
+	q8x8, q4x8 func(xq []byte, xd []float32, row []byte) float32
+}
+
+// quantizeX quantizes x [k] (k a multiple of 32) to int8 blocks of 32 with a
+// float32 scale each, as Q8_0 does: xd[b] = max|x| / 127, xq = round(x / xd).
+func quantizeX(xq []byte, xd []float32, x []float32) {
+	for b := range xd {
+		blk := x[32*b : 32*b+32]
+		var amax float32
+		for _, v := range blk {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		d := amax / 127
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		xd[b] = d
+		for i, v := range blk {
+			xq[32*b+i] = byte(int8(math.Round(float64(v * id))))
+		}
+	}
 }
 
 var goQKernels = &qkernels{name: "go", f16: dotF16Go, q8: dotQ8Go, q4: dotQ4Go, cvtF16: cvtF16Go, cvtQ8: cvtQ8Go, cvtQ4: cvtQ4Go}
@@ -253,6 +278,25 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 	}
 	work := func(lo, hi int) {
 		if n < qGemmMinRows {
+			var intDot func(xq []byte, xd []float32, row []byte) float32
+			switch q.Type {
+			case QQ8_0:
+				intDot = qkern.q8x8
+			case QQ4_0:
+				intDot = qkern.q4x8
+			}
+			if intDot != nil {
+				xq := make([]byte, k)       // [k] x as int8 blocks
+				xd := make([]float32, k/32) // [k/32] their scales
+				for i := range n {
+					quantizeX(xq, xd, x[i*k:(i+1)*k])
+					oi := out[i*m : (i+1)*m]
+					for r := lo; r < hi; r++ {
+						oi[r] = intDot(xq, xd, q.row(r))
+					}
+				}
+				return
+			}
 			for i := range n {
 				xi := x[i*k : (i+1)*k]
 				oi := out[i*m : (i+1)*m]
