@@ -44,8 +44,10 @@ func (d DType) qtype() (gemm.QType, gguf.TensorType) {
 
 // QuantizeWeights converts the matrices of a model on this engine — the
 // embedding (also the tied output head), attention and feed-forward weights
-// — to dtype, in place: MatMul then reads them in that form (converting in
-// registers), and decoding reads about 2× (f16), 3.8× (q8_0) or 7.1× (q4_0)
+// — to dtype, in place: MatMul then reads them in that form (f16 converted
+// in registers; for one token, q8_0 / q4_0 blocks multiplied in integers
+// with the activations rounded to int8 blocks, as llama.cpp does; for a batch,
+// tiles dequantized for the float GEMM), and decoding reads about 2× (f16), 3.8× (q8_0) or 7.1× (q4_0)
 // fewer bytes per token for the quantized matrices. Norm weights, MoE routers and matrices whose rows do not
 // fit the type's blocks stay float32; with q8_0 and q4_0 the embedding /
 // output head is kept in f16. "f32" leaves the model unchanged.

@@ -197,3 +197,176 @@ cvtloop:
 	JNZ  cvtloop
 	VZEROUPPER
 	RET
+
+// func cvtQ8Blocks(nb int, dst *float32, w *byte)
+//
+// dst[32b+i] = d_b·q_b[i] for the nb Q8_0 blocks at w.
+TEXT ·cvtQ8Blocks(SB), NOSPLIT, $0-24
+	MOVQ nb+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ w+16(FP), SI
+
+cq8loop:
+	VPBROADCASTW (SI), X0
+	VCVTPH2PS X0, Y0             // d in every lane
+	VPMOVSXBD 2(SI), Y1
+	VPMOVSXBD 10(SI), Y2
+	VPMOVSXBD 18(SI), Y3
+	VPMOVSXBD 26(SI), Y4
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VMULPS Y0, Y1, Y1
+	VMULPS Y0, Y2, Y2
+	VMULPS Y0, Y3, Y3
+	VMULPS Y0, Y4, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  cq8loop
+	VZEROUPPER
+	RET
+
+// func cvtQ4Blocks(nb int, dst *float32, w *byte)
+//
+// dst[32b+j] = d_b·(lo nibble of byte j − 8), dst[32b+16+j] = d_b·(hi − 8).
+TEXT ·cvtQ4Blocks(SB), NOSPLIT, $0-24
+	MOVQ nb+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ w+16(FP), SI
+	MOVQ $0x0F0F0F0F0F0F0F0F, AX
+	MOVQ AX, X14
+	VPBROADCASTQ X14, X14
+	MOVQ $0x0808080808080808, AX
+	MOVQ AX, X13
+	VPBROADCASTQ X13, X13
+
+cq4loop:
+	VPBROADCASTW (SI), X0
+	VCVTPH2PS X0, Y0
+	VMOVDQU 2(SI), X1
+	VPAND X14, X1, X2
+	VPSRLW $4, X1, X3
+	VPAND X14, X3, X3
+	VPSUBB X13, X2, X2
+	VPSUBB X13, X3, X3
+	VPMOVSXBD X2, Y4
+	VPSRLDQ $8, X2, X2
+	VPMOVSXBD X2, Y5
+	VPMOVSXBD X3, Y6
+	VPSRLDQ $8, X3, X3
+	VPMOVSXBD X3, Y7
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VMULPS Y0, Y4, Y4
+	VMULPS Y0, Y5, Y5
+	VMULPS Y0, Y6, Y6
+	VMULPS Y0, Y7, Y7
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMOVUPS Y6, 64(DI)
+	VMOVUPS Y7, 96(DI)
+	ADDQ $18, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  cq4loop
+	VZEROUPPER
+	RET
+
+
+// func dotQ8Q8(nb int, xq *byte, xd *float32, w *byte) float32
+//
+// x quantized to int8 per 32-value block (values xq, scales xd) against nb
+// Q8_0 blocks: Σ_b dw_b·dx_b·Σ_i xq[32b+i]·q_b[i], each inner sum exact in
+// int32 (|w| times the sign-adjusted x with VPMADDUBSW, pairs added by
+// VPMADDWD).
+TEXT ·dotQ8Q8(SB), NOSPLIT, $0-36
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), SI
+	MOVQ xd+16(FP), R8
+	MOVQ w+24(FP), DI
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15         // 1 in every int16
+	VXORPS Y8, Y8, Y8
+
+q8q8loop:
+	VPBROADCASTW (DI), X0
+	VCVTPH2PS X0, Y0             // dw
+	VBROADCASTSS (R8), Y1        // dx
+	VMULPS Y1, Y0, Y0            // dw·dx
+	VMOVDQU 2(DI), Y2            // w int8 [32]
+	VMOVDQU (SI), Y3             // x int8 [32]
+	VPSIGNB Y2, Y2, Y4           // |w| (unsigned: −128 reads as 128)
+	VPSIGNB Y2, Y3, Y5           // x·sign(w) (|x| ≤ 127, no overflow)
+	VPMADDUBSW Y5, Y4, Y6        // int16 pair sums (≤ 2·128·127, no saturation)
+	VPMADDWD Y15, Y6, Y6         // int32 [8]
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y6, Y0, Y8
+	ADDQ $34, DI
+	ADDQ $32, SI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q8q8loop
+	VEXTRACTF128 $1, Y8, X5
+	VADDPS X5, X8, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VZEROUPPER
+	MOVSS X4, ret+32(FP)
+	RET
+
+// func dotQ4Q8(nb int, xq *byte, xd *float32, w *byte) float32
+//
+// As dotQ8Q8 against nb Q4_0 blocks, whose nibbles are unpacked to 32
+// signed bytes (low nibbles: values 0..15, high: 16..31, minus 8).
+TEXT ·dotQ4Q8(SB), NOSPLIT, $0-36
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), SI
+	MOVQ xd+16(FP), R8
+	MOVQ w+24(FP), DI
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+	MOVQ $0x0F0F0F0F0F0F0F0F, AX
+	MOVQ AX, X14
+	VPBROADCASTQ X14, Y14        // nibble mask
+	MOVQ $0x0808080808080808, AX
+	MOVQ AX, X13
+	VPBROADCASTQ X13, Y13        // 8 in every byte
+	VXORPS Y8, Y8, Y8
+
+q4q8loop:
+	VPBROADCASTW (DI), X0
+	VCVTPH2PS X0, Y0
+	VBROADCASTSS (R8), Y1
+	VMULPS Y1, Y0, Y0
+	VMOVDQU 2(DI), X2
+	VPSRLW $4, X2, X7
+	VINSERTI128 $1, X7, Y2, Y2
+	VPAND Y14, Y2, Y2
+	VPSUBB Y13, Y2, Y2           // w int8 [32]
+	VMOVDQU (SI), Y3
+	VPSIGNB Y2, Y2, Y4
+	VPSIGNB Y2, Y3, Y5
+	VPMADDUBSW Y5, Y4, Y6
+	VPMADDWD Y15, Y6, Y6
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y6, Y0, Y8
+	ADDQ $18, DI
+	ADDQ $32, SI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q4q8loop
+	VEXTRACTF128 $1, Y8, X5
+	VADDPS X5, X8, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VZEROUPPER
+	MOVSS X4, ret+32(FP)
+	RET

@@ -50,8 +50,11 @@ func TestQuantKernels(t *testing.T) {
 	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
 		for _, cols := range []int{32, 64, 96, 192, 1408} {
 			for _, n := range []int{1, 2, 5, 17} {
+				rows := 77
+				if n == 17 {
+					rows = 300 // more than two tiles: the batched path splits between goroutines
+				}
 				t.Run(fmt.Sprintf("%v_k%d_n%d", typ, cols, n), func(t *testing.T) {
-					rows := 77
 					q := randQ(typ, rows, cols, uint64(cols*10+n))
 					r := rand.New(rand.NewPCG(uint64(n), 3))
 					x := make([]float32, n*cols) // [n, cols]
@@ -70,14 +73,27 @@ func TestQuantKernels(t *testing.T) {
 							out := make([]float32, n*rows)
 							QNT(out, x, q, n, threads)
 							for i := range n {
+								// With integer dots (n < 4, q8_0 / q4_0) x is rounded to int8
+								// blocks first: each x_j moves by at most max|x_block| / 254.
+								intDot := n < qGemmMinRows && ((typ == QQ8_0 && kern.q8x8 != nil) || (typ == QQ4_0 && kern.q4x8 != nil))
 								for row := range rows {
-									var s, mag float64
+									var s, mag, xerr float64
 									for j := range cols {
 										p := float64(x[i*cols+j]) * float64(w[row*cols+j])
 										s += p
 										mag += math.Abs(p)
 									}
-									require.InDelta(t, s, out[i*rows+row], 1e-5*mag+1e-30, "%s: out[%d,%d]", kern.name, i, row)
+									if intDot {
+										for b := 0; b < cols/32; b++ {
+											var amax, wsum float64
+											for j := b * 32; j < b*32+32; j++ {
+												amax = math.Max(amax, math.Abs(float64(x[i*cols+j])))
+												wsum += math.Abs(float64(w[row*cols+j]))
+											}
+											xerr += amax / 254 * wsum * 1.001
+										}
+									}
+									require.InDelta(t, s, out[i*rows+row], 1e-5*mag+xerr+1e-30, "%s: out[%d,%d]", kern.name, i, row)
 								}
 							}
 						}
@@ -111,5 +127,28 @@ func BenchmarkQNT(b *testing.B) {
 				QNT(out, x, q, 1, 1)
 			}
 		})
+	}
+}
+
+// TestDequantizeKernels checks the row dequantizers of the selected kernels
+// against the portable ones, bit for bit.
+func TestDequantizeKernels(t *testing.T) {
+	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
+		q := randQ(typ, 3, 96, 5)
+		for r := range 3 {
+			got := make([]float32, 96)
+			q.DequantizeRow(got, r)
+			want := make([]float32, 96)
+			b := q.row(r)
+			switch typ {
+			case QF16:
+				goQKernels.cvtF16(want, b)
+			case QQ8_0:
+				goQKernels.cvtQ8(want, b)
+			case QQ4_0:
+				goQKernels.cvtQ4(want, b)
+			}
+			require.Equal(t, want, got, "%v row %d (%s)", typ, r, qkern.name)
+		}
 	}
 }
