@@ -359,28 +359,11 @@ func (c *RLConfig) rollouts(ctx context.Context, batch []RLPrompt, seed uint64) 
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var out []Rollout
 	tokens := 0
-	for i, p := range batch {
-		for g := range c.G {
-			if c.Stage != "agent" && g > 0 {
-				break // GRPO/PPO: the group is generated together below
-			}
+	if c.Stage != "agent" {
+		// GRPO/PPO: the G completions of every prompt of the batch decode together
+		prompts := make([][]int32, len(batch)) // [batch] prompt ids
+		for i, p := range batch {
 			thinking := rng.Float64() < c.ThinkingRatio
-			if c.Stage == "agent" {
-				tr, t, err := AgentRollout(ctx, m, tk, p.Messages, c.Tools, AgentOptions{MaxTurns: max(c.MaxTurns, 1),
-					MaxTokens: c.MaxGenLen, Thinking: thinking, Sample: c.Sample, Seed: seed + uint64(i*c.G+g)})
-				if err != nil {
-					return nil, 0, err
-				}
-				tokens += t.Tokens
-				s := reward.Sample{Messages: p.Messages, Response: lastOf(tr.Turns), GT: p.GT, Turns: tr.Turns, Unfinished: tr.Unfinished, Tools: c.Tools}
-				r, err := c.Reward.Score(ctx, s)
-				if err != nil {
-					return nil, 0, err
-				}
-				tr.Reward = r
-				out = append(out, tr.Rollout)
-				continue
-			}
 			text, err := tk.ApplyChatTemplate(p.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true, Vars: thinkVars(thinking)})
 			if err != nil {
 				return nil, 0, fmt.Errorf("native: prompt %d: %w", i, err)
@@ -389,19 +372,40 @@ func (c *RLConfig) rollouts(ctx context.Context, batch []RLPrompt, seed uint64) 
 			if c.MaxSeqLen > 0 && len(ids) > c.MaxSeqLen {
 				ids = ids[len(ids)-c.MaxSeqLen:]
 			}
-			comps, t, err := GenerateGroup(ctx, m, ids, RolloutOptions{G: c.G, MaxTokens: c.MaxGenLen, Sample: c.Sample, Seed: seed + uint64(i)})
-			if err != nil {
-				return nil, 0, err
-			}
-			tokens += t.Tokens
-			for _, comp := range comps {
+			prompts[i] = ids
+		}
+		comps, t, err := GenerateGroups(ctx, m, prompts, RolloutOptions{G: c.G, MaxTokens: c.MaxGenLen, Sample: c.Sample, Seed: seed})
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, p := range batch {
+			for _, comp := range comps[i] {
 				s := reward.Sample{Messages: p.Messages, Response: tk.DecodeSkipSpecial(comp), GT: p.GT, Tools: c.Tools}
 				r, err := c.Reward.Score(ctx, s)
 				if err != nil {
 					return nil, 0, err
 				}
-				out = append(out, Rollout{Prompt: ids, Completion: comp, Reward: r})
+				out = append(out, Rollout{Prompt: prompts[i], Completion: comp, Reward: r})
 			}
+		}
+		return out, t.Tokens, nil
+	}
+	for i, p := range batch {
+		for g := range c.G {
+			thinking := rng.Float64() < c.ThinkingRatio
+			tr, t, err := AgentRollout(ctx, m, tk, p.Messages, c.Tools, AgentOptions{MaxTurns: max(c.MaxTurns, 1),
+				MaxTokens: c.MaxGenLen, Thinking: thinking, Sample: c.Sample, Seed: seed + uint64(i*c.G+g)})
+			if err != nil {
+				return nil, 0, err
+			}
+			tokens += t.Tokens
+			s := reward.Sample{Messages: p.Messages, Response: lastOf(tr.Turns), GT: p.GT, Turns: tr.Turns, Unfinished: tr.Unfinished, Tools: c.Tools}
+			r, err := c.Reward.Score(ctx, s)
+			if err != nil {
+				return nil, 0, err
+			}
+			tr.Reward = r
+			out = append(out, tr.Rollout)
 		}
 	}
 	return out, tokens, nil

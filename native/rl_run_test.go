@@ -42,6 +42,84 @@ func TestGenerateGroupMatchesGenerate(t *testing.T) {
 	}
 }
 
+// soloDecode is the single-sequence KV-cache decode with one sampler: the
+// prompt prefilled alone, then one token at a time, keeping eos.
+func soloDecode(t *testing.T, m *model.Model, prompt []int32, sample model.SampleOptions, seed uint64, maxTokens int) []int32 {
+	t.Helper()
+	cache := m.NewCache(1, len(prompt)+maxTokens)
+	defer cache.Free(m.Engine)
+	s := model.NewSampler(sample, seed)
+	hist := append([]int32(nil), prompt...)
+	var out []int32
+	next := prompt
+	for len(out) < maxTokens {
+		logits, err := m.Forward(next, 1, model.ForwardOptions{Cache: cache, LastOnly: true}) // [1, V]
+		require.NoError(t, err)
+		id := s.Sample(m.Engine.Read(logits), hist)
+		m.Engine.Free(logits)
+		out = append(out, id)
+		hist = append(hist, id)
+		if id == m.Config.EOS {
+			break
+		}
+		next = []int32{id}
+	}
+	return out
+}
+
+// TestGenerateGroupsMatchesSolo checks the rollout decode batched across
+// prompts: three prompts of different lengths (so each sequence decodes at
+// its own position) × G = 3 completions, sampled with MiniMind's settings;
+// every completion is bit for bit the single-sequence decode of its prompt
+// with its own seeded sampler, including when some rows stop at eos early
+// and leave the batch, and one prompt alone (GenerateGroup) gives the same
+// completions as in the batch.
+func TestGenerateGroupsMatchesSolo(t *testing.T) {
+	prompts := [][]int32{{1, 40, 41, 42, 43}, {1, 50, 51, 52, 53, 54, 55, 56, 57}, {1, 60, 61}}
+	const G, N, seed = 3, 10, 7
+	for _, preset := range []string{"tiny3", "tiny3-moe", "tiny"} {
+		for _, early := range []bool{false, true} {
+			name := preset
+			if early {
+				name += "/eos"
+			}
+			t.Run(name, func(t *testing.T) {
+				c := model.Presets()[preset]
+				m, err := model.New(c, cpu.New(0), model.InitWeights(c, 5))
+				require.NoError(t, err)
+				if early { // make a token that the first row emits third the eos
+					first := soloDecode(t, m, prompts[0], DefaultSample(), rowSeed(seed, 0), N)
+					c.EOS = first[2]
+					m, err = model.New(c, cpu.New(0), model.InitWeights(c, 5))
+					require.NoError(t, err)
+				}
+				outs, timing, err := GenerateGroups(context.Background(), m, prompts, RolloutOptions{G: G, MaxTokens: N, Sample: DefaultSample(), Seed: seed})
+				require.NoError(t, err)
+				require.Len(t, outs, len(prompts))
+				total, stopped := 0, 0
+				for p := range prompts {
+					require.Len(t, outs[p], G)
+					for g := range G {
+						want := soloDecode(t, m, prompts[p], DefaultSample(), rowSeed(seed+uint64(p), g), N)
+						assert.Equal(t, want, outs[p][g], "prompt %d row %d", p, g)
+						total += len(outs[p][g])
+						if len(outs[p][g]) < N {
+							stopped++
+						}
+					}
+				}
+				assert.Equal(t, total, timing.Tokens)
+				if early {
+					assert.Positive(t, stopped, "no row stopped at eos")
+				}
+				alone, _, err := GenerateGroup(context.Background(), m, prompts[1], RolloutOptions{G: G, MaxTokens: N, Sample: DefaultSample(), Seed: seed + 1})
+				require.NoError(t, err)
+				assert.Equal(t, outs[1], alone)
+			})
+		}
+	}
+}
+
 func slicesEqual(a, b []int32) bool {
 	if len(a) != len(b) {
 		return false

@@ -38,66 +38,125 @@ func (t RolloutTiming) TokensPerSecond() float64 {
 	return float64(t.Tokens) / t.Duration.Seconds()
 }
 
-// GenerateGroup samples opt.G completions of prompt together: one prefill
-// of the prompt in G rows, then one batched decode step per position over a
-// KV cache of G rows, each row with its own sampler (seeded by Seed and
-// the row). A completion ends after the model's eos, which it keeps; the
-// others run to MaxTokens.
+// GenerateGroup samples opt.G completions of prompt together: it is
+// GenerateGroups with one prompt.
 func GenerateGroup(ctx context.Context, m *model.Model, prompt []int32, opt RolloutOptions) ([][]int32, RolloutTiming, error) {
+	outs, t, err := GenerateGroups(ctx, m, [][]int32{prompt}, opt)
+	if len(outs) == 0 {
+		return nil, t, err
+	}
+	return outs[0], t, err
+}
+
+// rowSeed is the sampler seed of completion g of the prompt whose rollouts
+// are seeded by seed.
+func rowSeed(seed uint64, g int) uint64 { return seed*1_000_003 + uint64(g) }
+
+// GenerateGroups samples opt.G completions of every prompt, all
+// len(prompts) × G sequences decoding together. Each prompt is prefilled
+// once into its own KV cache, which is then copied to its G completions;
+// from there every unfinished sequence feeds its last token at its own
+// position in one batched model.ForwardStep per generated token. Prompt p's
+// completion g samples with its own sampler seeded by (opt.Seed + p) and g,
+// so it is bit for bit the single-sequence KV-cache decode of that prompt
+// with that sampler, whatever the other prompts are (ForwardStep is batch
+// invariant). A completion ends after the model's eos, which it keeps; the
+// others run to MaxTokens. outs[p][g] is prompt p's completion g.
+func GenerateGroups(ctx context.Context, m *model.Model, prompts [][]int32, opt RolloutOptions) ([][][]int32, RolloutTiming, error) {
 	start := time.Now()
 	G := opt.G
-	if G < 1 || opt.MaxTokens < 1 || len(prompt) == 0 {
+	if G < 1 || opt.MaxTokens < 1 || len(prompts) == 0 {
 		return nil, RolloutTiming{}, errors.New("native: rollout needs a prompt, G ≥ 1 and max tokens ≥ 1")
 	}
-	eos := m.Config.EOS
-	capacity := len(prompt) + opt.MaxTokens
-	cache := m.NewCache(G, capacity)
-	defer cache.Free(m.Engine)
-	ids := make([]int32, 0, G*len(prompt)) // [G, P]
-	for range G {
-		ids = append(ids, prompt...)
+	for p, prompt := range prompts {
+		if len(prompt) == 0 {
+			return nil, RolloutTiming{}, fmt.Errorf("native: rollout prompt %d is empty", p)
+		}
 	}
-	samplers := make([]*model.Sampler, G)
-	hist := make([][]int32, G)
-	for g := range G {
-		samplers[g] = model.NewSampler(opt.Sample, opt.Seed*1_000_003+uint64(g))
-		hist[g] = append([]int32(nil), prompt...)
-	}
-	out := make([][]int32, G)
-	done := make([]bool, G)
-	V := m.Config.Vocab
+	e, c := m.Engine, m.Config
+	eos, V := c.EOS, c.Vocab
+	row := c.KVHeads * c.HeadDim
+	N := len(prompts) * G
+	caches := make([]*model.KVCache, 0, N) // [P·G] sequence p·G+g
+	defer func() {
+		for _, kc := range caches {
+			kc.Free(e)
+		}
+	}()
+	samplers := make([]*model.Sampler, N)
+	hist := make([][]int32, N) // prompt and completion so far, for the samplers
+	outs := make([][][]int32, len(prompts))
+	next := make([]int32, N) // [P·G] the token each sequence feeds next
+	done := make([]bool, N)
 	tokens := 0
-	for step := 0; step < opt.MaxTokens; step++ {
+	for p, prompt := range prompts {
 		if err := ctx.Err(); err != nil {
-			return out, RolloutTiming{}, err
+			return nil, RolloutTiming{}, err
 		}
-		logits, err := m.Forward(ids, G, model.ForwardOptions{Cache: cache, LastOnly: true})
+		capacity := len(prompt) + opt.MaxTokens
+		first := m.NewCache(1, capacity)
+		caches = append(caches, first)
+		logits, err := m.Forward(prompt, 1, model.ForwardOptions{Cache: first, LastOnly: true}) // [1, V]
 		if err != nil {
-			return out, RolloutTiming{}, fmt.Errorf("native: rollout: %w", err)
+			return nil, RolloutTiming{}, fmt.Errorf("native: rollout prompt %d: %w", p, err)
 		}
-		l := m.Engine.Read(logits) // [G, V]
-		m.Engine.Free(logits)
-		next := make([]int32, G)
-		all := true
+		l := e.Read(logits) // [V]
+		e.Free(logits)
+		for g := 1; g < G; g++ { // share the prefill: copy the prompt's keys and values
+			kc := m.NewCache(1, capacity)
+			caches = append(caches, kc)
+			for li := range first.K {
+				e.Copy(kc.K[li], 0, first.K[li], 0, first.Len*row)
+				e.Copy(kc.V[li], 0, first.V[li], 0, first.Len*row)
+			}
+			kc.Len = first.Len
+		}
+		outs[p] = make([][]int32, G)
 		for g := range G {
-			if done[g] {
-				next[g] = eos // finished rows keep emitting eos, as MiniMind's generate
-				continue
-			}
-			id := samplers[g].Sample(l[g*V:(g+1)*V], hist[g])
-			out[g] = append(out[g], id)
-			hist[g] = append(hist[g], id)
+			i := p*G + g
+			samplers[i] = model.NewSampler(opt.Sample, rowSeed(opt.Seed+uint64(p), g))
+			hist[i] = append([]int32(nil), prompt...)
+			id := samplers[i].Sample(l, hist[i])
+			outs[p][g] = append(outs[p][g], id)
+			hist[i] = append(hist[i], id)
+			next[i] = id
+			done[i] = id == eos || opt.MaxTokens == 1
 			tokens++
-			next[g] = id
-			if id == eos {
-				done[g] = true
-			}
-			all = all && done[g]
 		}
-		if all {
+	}
+	active := make([]int, 0, N)                // sequences still decoding
+	ids := make([]int32, 0, N)                 // [n] their next tokens
+	stepCaches := make([]*model.KVCache, 0, N) // [n] their caches
+	for {
+		active, ids, stepCaches = active[:0], ids[:0], stepCaches[:0]
+		for i := range N {
+			if !done[i] {
+				active = append(active, i)
+				ids = append(ids, next[i])
+				stepCaches = append(stepCaches, caches[i])
+			}
+		}
+		if len(active) == 0 {
 			break
 		}
-		ids = next
+		if err := ctx.Err(); err != nil {
+			return nil, RolloutTiming{}, err
+		}
+		logits, err := m.ForwardStep(ids, stepCaches) // [n, V]
+		if err != nil {
+			return nil, RolloutTiming{}, fmt.Errorf("native: rollout: %w", err)
+		}
+		l := e.Read(logits) // [n, V]
+		e.Free(logits)
+		for j, i := range active {
+			id := samplers[i].Sample(l[j*V:(j+1)*V], hist[i])
+			p, g := i/G, i%G
+			outs[p][g] = append(outs[p][g], id)
+			hist[i] = append(hist[i], id)
+			next[i] = id
+			done[i] = id == eos || len(outs[p][g]) == opt.MaxTokens
+			tokens++
+		}
 	}
-	return out, RolloutTiming{Tokens: tokens, Duration: time.Since(start)}, nil
+	return outs, RolloutTiming{Tokens: tokens, Duration: time.Since(start)}, nil
 }
