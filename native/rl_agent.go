@@ -24,11 +24,14 @@ type AgentOptions struct {
 	Thinking  bool
 	Sample    model.SampleOptions
 	Seed      uint64
+	// Schemas are the tool schemas rendered in the prompt (a conversation's
+	// tools list, see PromptTools); nil renders the set's.
+	Schemas []any
 }
 
-// renderIDs renders msgs with the tools and returns the token ids.
-func renderIDs(tk *tokenizer.Tokenizer, msgs []tokenizer.Message, tools *toolcall.Set, genPrompt, thinking bool) ([]int32, error) {
-	text, err := tk.ApplyChatTemplate(msgs, tokenizer.ChatOptions{Tools: tools.Schemas(), AddGenerationPrompt: genPrompt, Vars: thinkVars(thinking)})
+// renderIDs renders msgs with the tool schemas and returns the token ids.
+func renderIDs(tk *tokenizer.Tokenizer, msgs []tokenizer.Message, schemas []any, genPrompt, thinking bool) ([]int32, error) {
+	text, err := tk.ApplyChatTemplate(msgs, tokenizer.ChatOptions{Tools: schemas, AddGenerationPrompt: genPrompt, Vars: thinkVars(thinking)})
 	if err != nil {
 		return nil, err
 	}
@@ -45,10 +48,17 @@ func renderIDs(tk *tokenizer.Tokenizer, msgs []tokenizer.Message, tools *toolcal
 // unfinished (its observation is rendered without a generation prompt).
 func AgentRollout(ctx context.Context, m *model.Model, tk *tokenizer.Tokenizer, msgs []tokenizer.Message, tools *toolcall.Set, opt AgentOptions) (*Trajectory, RolloutTiming, error) {
 	msgs = append([]tokenizer.Message(nil), msgs...)
+	if tools == nil {
+		tools = toolcall.NewSet()
+	}
+	schemas := opt.Schemas
+	if schemas == nil {
+		schemas = tools.Schemas()
+	}
 	tr := &Trajectory{}
 	var timing RolloutTiming
 	for turn := range opt.MaxTurns {
-		ctxIDs, err := renderIDs(tk, msgs, tools, true, opt.Thinking)
+		ctxIDs, err := renderIDs(tk, msgs, schemas, true, opt.Thinking)
 		if err != nil {
 			return nil, timing, fmt.Errorf("native: agent: %w", err)
 		}
@@ -84,7 +94,7 @@ func AgentRollout(ctx context.Context, m *model.Model, tk *tokenizer.Tokenizer, 
 			res, _ := tools.Run(ctx, c) // failures come back as {"error": ...}
 			msgs = append(msgs, tokenizer.Message{Role: "tool", Content: res})
 		}
-		obs, err := renderIDs(tk, msgs, tools, !tr.Unfinished, opt.Thinking)
+		obs, err := renderIDs(tk, msgs, schemas, !tr.Unfinished, opt.Thinking)
 		if err != nil {
 			return nil, timing, fmt.Errorf("native: agent: %w", err)
 		}

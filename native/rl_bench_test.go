@@ -54,7 +54,9 @@ func BenchmarkRollout(b *testing.B) {
 // ForwardStep per token, per-sequence positions) against the per-prompt
 // batching (perPromptGroup: one prompt's G rows over a G-row KV cache, the
 // prompts one after another). Prompts of 24 + 8p tokens, 64 new tokens
-// each, eos never stops a row.
+// each, eos never stops a row; greedy (the model's cost) and MiniMind's
+// sampling (temperature 0.8, top-k 50, top-p 0.85: adds the samplers' cost,
+// the same in both).
 func BenchmarkRolloutPrompts(b *testing.B) {
 	for _, preset := range []string{"zero", "minimind2-small"} {
 		c := model.Presets()[preset]
@@ -71,27 +73,32 @@ func BenchmarkRolloutPrompts(b *testing.B) {
 					prompts[p] = append(prompts[p], int32(10+i+p))
 				}
 			}
-			opt := RolloutOptions{G: G, MaxTokens: N, Sample: DefaultSample(), Seed: 1}
-			b.Run(fmt.Sprintf("%s/P%d/across-prompts", preset, P), func(b *testing.B) {
-				for range b.N {
-					if _, _, err := GenerateGroups(context.Background(), m, prompts, opt); err != nil {
-						b.Fatal(err)
-					}
+			for _, mode := range []string{"greedy", "sampled"} {
+				opt := RolloutOptions{G: G, MaxTokens: N, Seed: 1}
+				if mode == "sampled" {
+					opt.Sample = DefaultSample()
 				}
-				b.ReportMetric(float64(P*G*N*b.N)/b.Elapsed().Seconds(), "tokens/s")
-			})
-			b.Run(fmt.Sprintf("%s/P%d/per-prompt", preset, P), func(b *testing.B) {
-				for range b.N {
-					for p := range prompts {
-						o := opt
-						o.Seed += uint64(p)
-						if _, _, err := perPromptGroup(context.Background(), m, prompts[p], o); err != nil {
+				b.Run(fmt.Sprintf("%s/P%d/%s/across-prompts", preset, P, mode), func(b *testing.B) {
+					for range b.N {
+						if _, _, err := GenerateGroups(context.Background(), m, prompts, opt); err != nil {
 							b.Fatal(err)
 						}
 					}
-				}
-				b.ReportMetric(float64(P*G*N*b.N)/b.Elapsed().Seconds(), "tokens/s")
-			})
+					b.ReportMetric(float64(P*G*N*b.N)/b.Elapsed().Seconds(), "tokens/s")
+				})
+				b.Run(fmt.Sprintf("%s/P%d/%s/per-prompt", preset, P, mode), func(b *testing.B) {
+					for range b.N {
+						for p := range prompts {
+							o := opt
+							o.Seed += uint64(p)
+							if _, _, err := perPromptGroup(context.Background(), m, prompts[p], o); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					b.ReportMetric(float64(P*G*N*b.N)/b.Elapsed().Seconds(), "tokens/s")
+				})
+			}
 		}
 	}
 }

@@ -253,7 +253,7 @@ func TestAgentRollout(t *testing.T) {
 			assert.NotEqual(t, c.EOS, id, "a trained <|im_end|>")
 		}
 	}
-	full, err := renderIDs(tk, msgs, tools, true, false)
+	full, err := renderIDs(tk, msgs, tools.Schemas(), true, false)
 	require.NoError(t, err)
 	assert.Equal(t, full, tr.Prompt)
 	text, err := tk.ApplyChatTemplate(msgs, tokenizer.ChatOptions{Tools: tools.Schemas(), AddGenerationPrompt: true})
@@ -323,4 +323,99 @@ func TestRunPPOResume(t *testing.T) {
 	assert.Equal(t, wantV, gotV, "value head")
 	assert.Equal(t, wantB, gotB)
 	assert.FileExists(t, filepath.Join(cfgB2.OutDir+"_critic", "value_head.safetensors"))
+}
+
+// TestReadRLPromptsTools reads the agent data's tools list from where
+// MiniMind's AgentRLDataset takes it (a system message's "tools", a JSON
+// list or a string holding one) or the row's "tools", and names the line
+// of a malformed one.
+func TestReadRLPromptsTools(t *testing.T) {
+	calc := `{"type":"function","function":{"name":"calculate_math","parameters":{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}}}`
+	weather := `{"type":"function","function":{"name":"get_current_weather","parameters":{}}}`
+	quoted := strings.ReplaceAll(`[`+calc+`,`+weather+`]`, `"`, `\"`)
+	for _, tc := range []struct {
+		name, line string
+		want       []string // tool names
+		err        string
+	}{
+		{"system list", `{"conversations":[{"role":"system","content":"s","tools":[` + calc + `]},{"role":"user","content":"q"}],"gt":["42"]}`, []string{"calculate_math"}, ""},
+		{"system string", `{"conversations":[{"role":"system","content":"s","tools":"` + quoted + `"},{"role":"user","content":"q"}],"gt":["42"]}`, []string{"calculate_math", "get_current_weather"}, ""},
+		{"row tools", `{"conversations":[{"role":"user","content":"q"}],"tools":[` + weather + `]}`, []string{"get_current_weather"}, ""},
+		{"system wins", `{"conversations":[{"role":"system","content":"s","tools":[` + calc + `]},{"role":"user","content":"q"}],"tools":[` + weather + `]}`, []string{"calculate_math"}, ""},
+		{"empty", `{"conversations":[{"role":"system","content":"s","tools":""},{"role":"user","content":"q"}]}`, nil, ""},
+		{"none", `{"conversations":[{"role":"user","content":"q"}]}`, nil, ""},
+		{"not a list", `{"conversations":[{"role":"system","content":"s","tools":{"a":1}},{"role":"user","content":"q"}]}`, nil, "x.jsonl:2: conversations[0].tools"},
+		{"no name", `{"conversations":[{"role":"user","content":"q"}],"tools":[{"type":"function"}]}`, nil, "x.jsonl:2: tools: tool 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps, err := ReadRLPrompts(strings.NewReader("\n"+tc.line+"\n"), "x.jsonl")
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, ps, 1)
+			var names []string
+			for _, s := range ps[0].Tools {
+				n, err := toolcall.SchemaName(s)
+				require.NoError(t, err)
+				names = append(names, n)
+			}
+			assert.Equal(t, tc.want, names)
+		})
+	}
+}
+
+// TestPromptToolsOffered checks that a conversation's tools list is what
+// the agent stage offers: the prompt renders exactly the listed schemas
+// through the chat template, only listed tools the stage holds are callable
+// (an unlisted one gets MiniMind's {"error": "tool not found"} and is not a
+// valid call for the reward), and without a list the stage's tools are
+// offered.
+func TestPromptToolsOffered(t *testing.T) {
+	c, host, tk, _ := rlFixture(t)
+	m, err := model.New(c, cpu.New(0), host)
+	require.NoError(t, err)
+	all := toolcall.NewSet(toolcall.Calculator{}, toolcall.UnitConverter{})
+	line := `{"conversations":[{"role":"system","content":"You can use tools.","tools":[` +
+		`{"type":"function","function":{"name":"calculate_math","description":"calc","parameters":{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}}},` +
+		`{"type":"function","function":{"name":"get_current_weather","description":"weather","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}}]},` +
+		`{"role":"user","content":"What is 6*7?"}],"gt":["42"]}`
+	ps, err := ReadRLPrompts(strings.NewReader(line), "agent.jsonl")
+	require.NoError(t, err)
+	tools, schemas := PromptTools(ps[0], all)
+	assert.Equal(t, []string{"calculate_math"}, tools.Names())
+	require.Len(t, schemas, 2)
+
+	tr, _, err := AgentRollout(context.Background(), m, tk, ps[0].Messages, tools, AgentOptions{MaxTurns: 1, MaxTokens: 4, Sample: DefaultSample(), Seed: 1, Schemas: schemas})
+	require.NoError(t, err)
+	text := tk.Decode(tr.Prompt)
+	assert.Contains(t, text, `"name": "calculate_math"`)
+	assert.Contains(t, text, `"name": "get_current_weather"`)
+	assert.NotContains(t, text, "unit_converter")
+	want, err := tk.ApplyChatTemplate(ps[0].Messages, tokenizer.ChatOptions{Tools: schemas, AddGenerationPrompt: true, Vars: thinkVars(false)})
+	require.NoError(t, err)
+	assert.Equal(t, tk.Encode(want), tr.Prompt)
+
+	for _, call := range []toolcall.Call{
+		{Name: "unit_converter", Arguments: map[string]any{"value": 1.0, "from_unit": "km", "to_unit": "miles"}}, // held, not listed
+		{Name: "get_current_weather", Arguments: map[string]any{"location": "Paris"}},                            // listed, not held
+	} {
+		res, err := tools.Run(context.Background(), call)
+		require.ErrorIs(t, err, toolcall.ErrNotFound)
+		assert.Equal(t, `{"error": "tool not found"}`, res)
+		assert.False(t, tools.Valid(call))
+	}
+	res, err := tools.Run(context.Background(), toolcall.Call{Name: "calculate_math", Arguments: map[string]any{"expression": "6*7"}})
+	require.NoError(t, err)
+	assert.Contains(t, res, "42")
+	ok, err := reward.Agent{}.Score(context.Background(), reward.Sample{Turns: []string{`<tool_call>{"name":"unit_converter","arguments":{"value":1,"from_unit":"km","to_unit":"miles"}}</tool_call>`, "42"}, GT: []string{"42"}, Tools: all})
+	require.NoError(t, err)
+	bad, err := reward.Agent{}.Score(context.Background(), reward.Sample{Turns: []string{`<tool_call>{"name":"unit_converter","arguments":{"value":1,"from_unit":"km","to_unit":"miles"}}</tool_call>`, "42"}, GT: []string{"42"}, Tools: tools})
+	require.NoError(t, err)
+	assert.Less(t, bad, ok, "an unlisted tool's call is not valid")
+
+	none, noneSchemas := PromptTools(RLPrompt{Messages: ps[0].Messages}, all)
+	assert.Equal(t, all.Names(), none.Names())
+	assert.Len(t, noneSchemas, 2)
 }
