@@ -38,7 +38,7 @@ func TestUsage(t *testing.T) {
 		{"zero bad stage", []string{"zero", "--stages", "pretrain,sft,ppo"}, "ppo"},
 		{"zero sft alone", []string{"zero", "--stages", "sft"}, "together"},
 		{"lora bad rank flag", []string{"lora", "--lora_rank", "x"}, "lora_rank"},
-		{"unknown stage", []string{"ppo"}, "unknown stage"},
+		{"unknown stage", []string{"no_such_stage"}, "unknown stage"},
 		{"bad flag", []string{"pretrain", "--no_such_flag"}, "no_such_flag"},
 		{"bad value", []string{"pretrain", "--use_moe", "2"}, "use_moe"},
 		{"bad dtype", []string{"sft", "--save_dtype", "bf16"}, "save_dtype"},
