@@ -427,7 +427,6 @@ func (c *RLConfig) rollouts(ctx context.Context, batch []RLPrompt, seed uint64) 
 	tk := c.Tokenizer
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var out []Rollout
-	tokens := 0
 	if c.Stage != "agent" {
 		// GRPO/PPO: the G completions of every prompt of the batch decode together
 		prompts := make([][]int32, len(batch)) // [batch] prompt ids
@@ -459,26 +458,31 @@ func (c *RLConfig) rollouts(ctx context.Context, batch []RLPrompt, seed uint64) 
 		}
 		return out, t.Tokens, nil
 	}
+	// agent: every trajectory of the batch rolls out together, turn by turn
+	tasks := make([]AgentTask, 0, len(batch)*c.G)
 	for i, p := range batch {
+		tools, schemas := PromptTools(p, c.Tools)
 		for g := range c.G {
 			thinking := rng.Float64() < c.ThinkingRatio
-			tools, schemas := PromptTools(p, c.Tools)
-			tr, t, err := AgentRollout(ctx, m, tk, p.Messages, tools, AgentOptions{MaxTurns: max(c.MaxTurns, 1),
-				MaxTokens: c.MaxGenLen, Thinking: thinking, Sample: c.Sample, Seed: seed + uint64(i*c.G+g), Schemas: schemas})
-			if err != nil {
-				return nil, 0, err
-			}
-			tokens += t.Tokens
-			s := reward.Sample{Messages: p.Messages, Response: lastOf(tr.Turns), GT: p.GT, Turns: tr.Turns, Unfinished: tr.Unfinished, Tools: tools}
-			r, err := c.Reward.Score(ctx, s)
-			if err != nil {
-				return nil, 0, err
-			}
-			tr.Reward = r
-			out = append(out, tr.Rollout)
+			tasks = append(tasks, AgentTask{Messages: p.Messages, Tools: tools, Options: AgentOptions{MaxTurns: max(c.MaxTurns, 1),
+				MaxTokens: c.MaxGenLen, Thinking: thinking, Sample: c.Sample, Seed: seed + uint64(i*c.G+g), Schemas: schemas}})
 		}
 	}
-	return out, tokens, nil
+	trs, t, err := AgentRollouts(ctx, m, tk, tasks)
+	if err != nil {
+		return nil, 0, err
+	}
+	for k, tr := range trs {
+		p := batch[k/c.G]
+		s := reward.Sample{Messages: p.Messages, Response: lastOf(tr.Turns), GT: p.GT, Turns: tr.Turns, Unfinished: tr.Unfinished, Tools: tasks[k].Tools}
+		r, err := c.Reward.Score(ctx, s)
+		if err != nil {
+			return nil, 0, err
+		}
+		tr.Reward = r
+		out = append(out, tr.Rollout)
+	}
+	return out, t.Tokens, nil
 }
 
 func lastOf(xs []string) string {

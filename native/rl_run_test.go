@@ -419,3 +419,41 @@ func TestPromptToolsOffered(t *testing.T) {
 	assert.Equal(t, all.Names(), none.Names())
 	assert.Len(t, noneSchemas, 2)
 }
+
+// TestAgentRolloutsMatchOneByOne checks the agent's batched rollouts: the
+// trajectories of several conversations (different tools, seeds, thinking,
+// turn and token limits, so that one turn runs two generation groups) come
+// out exactly as AgentRollout gives each alone.
+func TestAgentRolloutsMatchOneByOne(t *testing.T) {
+	c, host, tk, _ := rlFixture(t)
+	m, err := model.New(c, cpu.New(0), host)
+	require.NoError(t, err)
+	calc := toolcall.NewSet(toolcall.Calculator{})
+	both := toolcall.NewSet(toolcall.Calculator{}, toolcall.UnitConverter{})
+	var tasks []AgentTask
+	for k, q := range []string{"What is 6*7?", "Convert 3 km to miles.", "What is a dog?"} {
+		for g := range 2 {
+			o := AgentOptions{MaxTurns: 3, MaxTokens: 6, Thinking: g == 1, Sample: DefaultSample(), Seed: uint64(10*k + g)}
+			tools := calc
+			if k == 1 {
+				tools, o.MaxTokens = both, 9
+			}
+			tasks = append(tasks, AgentTask{Messages: []tokenizer.Message{{Role: "user", Content: q}}, Tools: tools, Options: o})
+		}
+	}
+	tasks = append(tasks, AgentTask{Messages: tasks[0].Messages, Tools: calc, Options: AgentOptions{MaxTurns: 0, MaxTokens: 6}})
+	trs, timing, err := AgentRollouts(context.Background(), m, tk, tasks)
+	require.NoError(t, err)
+	require.Len(t, trs, len(tasks))
+	total := 0
+	for i, task := range tasks {
+		want, _, err := AgentRollout(context.Background(), m, tk, task.Messages, task.Tools, task.Options)
+		require.NoError(t, err)
+		assert.Equal(t, want, trs[i], "task %d", i)
+		for _, v := range trs[i].Mask {
+			total += int(v)
+		}
+	}
+	assert.Empty(t, trs[len(tasks)-1].Turns, "no turn allowed")
+	assert.GreaterOrEqual(t, timing.Tokens, total)
+}

@@ -17,6 +17,9 @@ type RolloutOptions struct {
 	MaxTokens int // max_gen_len
 	Sample    model.SampleOptions
 	Seed      uint64
+	// Seeds, when set (one per prompt), seed prompt p's rollouts by
+	// Seeds[p] instead of Seed + p (GenerateGroups).
+	Seeds []uint64
 }
 
 // DefaultSample is MiniMind's rollout sampling.
@@ -57,7 +60,8 @@ func rowSeed(seed uint64, g int) uint64 { return seed*1_000_003 + uint64(g) }
 // once into its own KV cache, which is then copied to its G completions;
 // from there every unfinished sequence feeds its last token at its own
 // position in one batched model.ForwardStep per generated token. Prompt p's
-// completion g samples with its own sampler seeded by (opt.Seed + p) and g,
+// completion g samples with its own sampler seeded by (opt.Seed + p, or
+// opt.Seeds[p]) and g,
 // so it is bit for bit the single-sequence KV-cache decode of that prompt
 // with that sampler, whatever the other prompts are (ForwardStep is batch
 // invariant). A completion ends after the model's eos, which it keeps; the
@@ -72,6 +76,9 @@ func GenerateGroups(ctx context.Context, m *model.Model, prompts [][]int32, opt 
 		if len(prompt) == 0 {
 			return nil, RolloutTiming{}, fmt.Errorf("native: rollout prompt %d is empty", p)
 		}
+	}
+	if opt.Seeds != nil && len(opt.Seeds) != len(prompts) {
+		return nil, RolloutTiming{}, fmt.Errorf("native: rollout has %d seeds for %d prompts", len(opt.Seeds), len(prompts))
 	}
 	e, c := m.Engine, m.Config
 	eos, V := c.EOS, c.Vocab
@@ -114,7 +121,11 @@ func GenerateGroups(ctx context.Context, m *model.Model, prompts [][]int32, opt 
 		outs[p] = make([][]int32, G)
 		for g := range G {
 			i := p*G + g
-			samplers[i] = model.NewSampler(opt.Sample, rowSeed(opt.Seed+uint64(p), g))
+			seed := opt.Seed + uint64(p)
+			if opt.Seeds != nil {
+				seed = opt.Seeds[p]
+			}
+			samplers[i] = model.NewSampler(opt.Sample, rowSeed(seed, g))
 			hist[i] = append([]int32(nil), prompt...)
 			id := samplers[i].Sample(l, hist[i])
 			outs[p][g] = append(outs[p][g], id)
