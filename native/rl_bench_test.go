@@ -2,10 +2,8 @@ package native
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/cpu"
@@ -101,68 +99,6 @@ func BenchmarkRolloutPrompts(b *testing.B) {
 			}
 		}
 	}
-}
-
-// perPromptGroup is the rollout decode before GenerateGroups, kept as the
-// benchmark's anchor: one prefill of the prompt in G rows, then one batched
-// decode step per position over a KV cache of G rows.
-func perPromptGroup(ctx context.Context, m *model.Model, prompt []int32, opt RolloutOptions) ([][]int32, RolloutTiming, error) {
-	start := time.Now()
-	G := opt.G
-	if G < 1 || opt.MaxTokens < 1 || len(prompt) == 0 {
-		return nil, RolloutTiming{}, errors.New("native: rollout needs a prompt, G ≥ 1 and max tokens ≥ 1")
-	}
-	eos := m.Config.EOS
-	capacity := len(prompt) + opt.MaxTokens
-	cache := m.NewCache(G, capacity)
-	defer cache.Free(m.Engine)
-	ids := make([]int32, 0, G*len(prompt)) // [G, P]
-	for range G {
-		ids = append(ids, prompt...)
-	}
-	samplers := make([]*model.Sampler, G)
-	hist := make([][]int32, G)
-	for g := range G {
-		samplers[g] = model.NewSampler(opt.Sample, opt.Seed*1_000_003+uint64(g))
-		hist[g] = append([]int32(nil), prompt...)
-	}
-	out := make([][]int32, G)
-	done := make([]bool, G)
-	V := m.Config.Vocab
-	tokens := 0
-	for step := 0; step < opt.MaxTokens; step++ {
-		if err := ctx.Err(); err != nil {
-			return out, RolloutTiming{}, err
-		}
-		logits, err := m.Forward(ids, G, model.ForwardOptions{Cache: cache, LastOnly: true})
-		if err != nil {
-			return out, RolloutTiming{}, fmt.Errorf("native: rollout: %w", err)
-		}
-		l := m.Engine.Read(logits) // [G, V]
-		m.Engine.Free(logits)
-		next := make([]int32, G)
-		all := true
-		for g := range G {
-			if done[g] {
-				next[g] = eos // finished rows keep emitting eos, as MiniMind's generate
-				continue
-			}
-			id := samplers[g].Sample(l[g*V:(g+1)*V], hist[g])
-			out[g] = append(out[g], id)
-			hist[g] = append(hist[g], id)
-			tokens++
-			next[g] = id
-			if id == eos {
-				done[g] = true
-			}
-			all = all && done[g]
-		}
-		if all {
-			break
-		}
-		ids = next
-	}
-	return out, RolloutTiming{Tokens: tokens, Duration: time.Since(start)}, nil
 }
 
 // BenchmarkRLUpdate times one CISPO update (policy forward and backward

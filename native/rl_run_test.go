@@ -457,3 +457,41 @@ func TestAgentRolloutsMatchOneByOne(t *testing.T) {
 	assert.Empty(t, trs[len(tasks)-1].Turns, "no turn allowed")
 	assert.GreaterOrEqual(t, timing.Tokens, total)
 }
+
+// plainEngine hides the CPU engine's batch-invariant row ops, as the GPU
+// engines lack them.
+type plainEngine struct{ model.Engine }
+
+// TestGenerateGroupsWithoutRowEngine checks the rollout decode on an engine
+// without model.RowEngine: each prompt's G rows decode over one G-row KV
+// cache (as ForwardStep would otherwise go sequence by sequence); with
+// greedy sampling every row equals the single-sequence decode, and sampled
+// rows keep their own seeded samplers.
+func TestGenerateGroupsWithoutRowEngine(t *testing.T) {
+	prompts := [][]int32{{1, 40, 41, 42, 43}, {1, 50, 51, 52, 53, 54, 55, 56, 57}}
+	for _, preset := range []string{"tiny3", "tiny3-moe"} {
+		t.Run(preset, func(t *testing.T) {
+			c := model.Presets()[preset]
+			m, err := model.New(c, plainEngine{cpu.New(0)}, model.InitWeights(c, 3))
+			require.NoError(t, err)
+			_, isRow := m.Engine.(model.RowEngine)
+			require.False(t, isRow)
+			outs, timing, err := GenerateGroups(context.Background(), m, prompts, RolloutOptions{G: 3, MaxTokens: 8})
+			require.NoError(t, err)
+			for p, prompt := range prompts {
+				want, err := m.Generate(context.Background(), prompt, model.GenerateOptions{MaxTokens: 8, StopTokens: []int32{-1}})
+				require.NoError(t, err)
+				for g := range 3 {
+					assert.Equal(t, want, outs[p][g], "prompt %d row %d", p, g)
+				}
+			}
+			assert.Equal(t, 2*3*8, timing.Tokens)
+			outs, _, err = GenerateGroups(context.Background(), m, prompts, RolloutOptions{G: 3, MaxTokens: 8, Sample: DefaultSample(), Seeds: []uint64{4, 9}})
+			require.NoError(t, err)
+			alone, _, err := GenerateGroup(context.Background(), m, prompts[1], RolloutOptions{G: 3, MaxTokens: 8, Sample: DefaultSample(), Seed: 9})
+			require.NoError(t, err)
+			assert.Equal(t, alone, outs[1])
+			assert.False(t, slicesEqual(outs[0][0], outs[0][1]) && slicesEqual(outs[0][1], outs[0][2]), "three identical sampled rows")
+		})
+	}
+}

@@ -80,6 +80,9 @@ func GenerateGroups(ctx context.Context, m *model.Model, prompts [][]int32, opt 
 	if opt.Seeds != nil && len(opt.Seeds) != len(prompts) {
 		return nil, RolloutTiming{}, fmt.Errorf("native: rollout has %d seeds for %d prompts", len(opt.Seeds), len(prompts))
 	}
+	if _, ok := m.Engine.(model.RowEngine); !ok {
+		return perPromptGroups(ctx, m, prompts, opt)
+	}
 	e, c := m.Engine, m.Config
 	eos, V := c.EOS, c.Vocab
 	row := c.KVHeads * c.HeadDim
@@ -170,4 +173,89 @@ func GenerateGroups(ctx context.Context, m *model.Model, prompts [][]int32, opt 
 		}
 	}
 	return outs, RolloutTiming{Tokens: tokens, Duration: time.Since(start)}, nil
+}
+
+// perPromptGroups is GenerateGroups one prompt at a time (perPromptGroup).
+func perPromptGroups(ctx context.Context, m *model.Model, prompts [][]int32, opt RolloutOptions) ([][][]int32, RolloutTiming, error) {
+	start := time.Now()
+	outs := make([][][]int32, len(prompts))
+	tokens := 0
+	for p, prompt := range prompts {
+		o := opt
+		o.Seed, o.Seeds = opt.Seed+uint64(p), nil
+		if opt.Seeds != nil {
+			o.Seed = opt.Seeds[p]
+		}
+		out, t, err := perPromptGroup(ctx, m, prompt, o)
+		if err != nil {
+			return nil, RolloutTiming{}, err
+		}
+		outs[p] = out
+		tokens += t.Tokens
+	}
+	return outs, RolloutTiming{Tokens: tokens, Duration: time.Since(start)}, nil
+}
+
+// perPromptGroup decodes the G completions of one prompt over a KV cache of
+// G rows: one prefill of the prompt in G rows, then one batched Forward per
+// position. GenerateGroups uses it on engines without batch-invariant row
+// ops (model.RowEngine: the GPU engines), where ForwardStep would run the
+// sequences one by one; it is also the anchor of BenchmarkRolloutPrompts.
+func perPromptGroup(ctx context.Context, m *model.Model, prompt []int32, opt RolloutOptions) ([][]int32, RolloutTiming, error) {
+	start := time.Now()
+	G := opt.G
+	if G < 1 || opt.MaxTokens < 1 || len(prompt) == 0 {
+		return nil, RolloutTiming{}, errors.New("native: rollout needs a prompt, G ≥ 1 and max tokens ≥ 1")
+	}
+	eos := m.Config.EOS
+	capacity := len(prompt) + opt.MaxTokens
+	cache := m.NewCache(G, capacity)
+	defer cache.Free(m.Engine)
+	ids := make([]int32, 0, G*len(prompt)) // [G, P]
+	for range G {
+		ids = append(ids, prompt...)
+	}
+	samplers := make([]*model.Sampler, G)
+	hist := make([][]int32, G)
+	for g := range G {
+		samplers[g] = model.NewSampler(opt.Sample, rowSeed(opt.Seed, g))
+		hist[g] = append([]int32(nil), prompt...)
+	}
+	out := make([][]int32, G)
+	done := make([]bool, G)
+	V := m.Config.Vocab
+	tokens := 0
+	for step := 0; step < opt.MaxTokens; step++ {
+		if err := ctx.Err(); err != nil {
+			return out, RolloutTiming{}, err
+		}
+		logits, err := m.Forward(ids, G, model.ForwardOptions{Cache: cache, LastOnly: true})
+		if err != nil {
+			return out, RolloutTiming{}, fmt.Errorf("native: rollout: %w", err)
+		}
+		l := m.Engine.Read(logits) // [G, V]
+		m.Engine.Free(logits)
+		next := make([]int32, G)
+		all := true
+		for g := range G {
+			if done[g] {
+				next[g] = eos // finished rows keep emitting eos, as MiniMind's generate
+				continue
+			}
+			id := samplers[g].Sample(l[g*V:(g+1)*V], hist[g])
+			out[g] = append(out[g], id)
+			hist[g] = append(hist[g], id)
+			tokens++
+			next[g] = id
+			if id == eos {
+				done[g] = true
+			}
+			all = all && done[g]
+		}
+		if all {
+			break
+		}
+		ids = next
+	}
+	return out, RolloutTiming{Tokens: tokens, Duration: time.Since(start)}, nil
 }
