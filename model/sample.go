@@ -62,14 +62,23 @@ func (s *Sampler) Sample(logits []float32, context []int32) int32 {
 		s.idx = make([]int, len(logits))
 		s.buf = make([]float32, len(logits))
 	}
-	idx := s.idx[:len(logits)]
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	n := len(idx)
-	if o.TopK > 0 && o.TopK < n {
+	var idx []int
+	n := len(logits)
+	if o.TopK > 0 && o.TopK < n && !hasNaN(logits) {
+		// Only the top K are used: select them (a heap of K) instead of
+		// sorting the vocabulary. Without NaNs the order (logit desc, id
+		// asc) is total, so these are the first K of the full sort.
 		n = o.TopK
+		idx = topK(logits, s.idx[:0], n)
+	} else {
+		idx = s.idx[:len(logits)]
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+		if o.TopK > 0 && o.TopK < n {
+			n = o.TopK
+		}
 	}
 	p := s.buf[:n]
 	maxv := logits[idx[0]] / o.Temperature
@@ -102,6 +111,61 @@ func (s *Sampler) Sample(logits []float32, context []int32) int32 {
 		}
 	}
 	return int32(idx[n-1])
+}
+
+func hasNaN(x []float32) bool {
+	for _, v := range x {
+		if v != v {
+			return true
+		}
+	}
+	return false
+}
+
+// topK returns the ids of the k largest logits, best first, ties to the
+// lower id, in buf's storage: a min-heap of the best k seen (its root the
+// worst of them), then sorted.
+func topK(logits []float32, buf []int, k int) []int {
+	// worse reports whether id a ranks below id b.
+	worse := func(a, b int) bool {
+		return logits[a] < logits[b] || (logits[a] == logits[b] && a > b)
+	}
+	h := buf[:0]
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && worse(h[c+1], h[c]) {
+				c++
+			}
+			if !worse(h[c], h[i]) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for id := range logits {
+		switch {
+		case len(h) < k:
+			h = append(h, id)
+			for i := len(h) - 1; i > 0; { // sift up
+				p := (i - 1) / 2
+				if !worse(h[i], h[p]) {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+		case worse(h[0], id):
+			h[0] = id
+			down(0)
+		}
+	}
+	sort.Slice(h, func(a, b int) bool { return worse(h[b], h[a]) })
+	return h
 }
 
 func argmax(x []float32) int32 {

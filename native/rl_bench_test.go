@@ -2,6 +2,7 @@ package native
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/minimind-go/minimind/model"
@@ -42,6 +43,61 @@ func BenchmarkRollout(b *testing.B) {
 			}
 			b.ReportMetric(float64(G*N*b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})
+	}
+}
+
+// BenchmarkRolloutPrompts compares a GRPO step's rollouts at MiniMind's
+// defaults (batch_size 2 prompts × num_generations 6) and at 4 prompts:
+// all prompts × G sequences decoding together (GenerateGroups: one
+// ForwardStep per token, per-sequence positions) against the per-prompt
+// batching (perPromptGroup: one prompt's G rows over a G-row KV cache, the
+// prompts one after another). Prompts of 24 + 8p tokens, 64 new tokens
+// each, eos never stops a row; greedy (the model's cost) and MiniMind's
+// sampling (temperature 0.8, top-k 50, top-p 0.85: adds the samplers' cost,
+// the same in both).
+func BenchmarkRolloutPrompts(b *testing.B) {
+	for _, preset := range []string{"zero", "minimind2-small"} {
+		c := model.Presets()[preset]
+		c.EOS = -1 // run every row to 64 tokens
+		m, err := model.New(c, cpu.New(0), model.InitWeights(c, 1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		const G, N = 6, 64
+		for _, P := range []int{2, 4} {
+			prompts := make([][]int32, P)
+			for p := range prompts {
+				for i := range 24 + 8*p {
+					prompts[p] = append(prompts[p], int32(10+i+p))
+				}
+			}
+			for _, mode := range []string{"greedy", "sampled"} {
+				opt := RolloutOptions{G: G, MaxTokens: N, Seed: 1}
+				if mode == "sampled" {
+					opt.Sample = DefaultSample()
+				}
+				b.Run(fmt.Sprintf("%s/P%d/%s/across-prompts", preset, P, mode), func(b *testing.B) {
+					for range b.N {
+						if _, _, err := GenerateGroups(context.Background(), m, prompts, opt); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(P*G*N*b.N)/b.Elapsed().Seconds(), "tokens/s")
+				})
+				b.Run(fmt.Sprintf("%s/P%d/%s/per-prompt", preset, P, mode), func(b *testing.B) {
+					for range b.N {
+						for p := range prompts {
+							o := opt
+							o.Seed += uint64(p)
+							if _, _, err := perPromptGroup(context.Background(), m, prompts[p], o); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					b.ReportMetric(float64(P*G*N*b.N)/b.Elapsed().Seconds(), "tokens/s")
+				})
+			}
+		}
 	}
 }
 

@@ -27,12 +27,19 @@ import (
 type RLPrompt struct {
 	Messages []tokenizer.Message
 	GT       []string
+	// Tools are the tool schemas the conversation offers (the agent data's
+	// system message "tools", a JSON list or a string holding one, or the
+	// row's "tools"); nil when it names none.
+	Tools []json.RawMessage
 }
 
 // ReadRLPrompts reads MiniMind's RL jsonl ({"conversations": [...]},
 // rlaif.jsonl and agent_rl.jsonl) with an optional "gt" list of accepted
 // answers (a string is one answer). As MiniMind, a final assistant turn is
-// dropped (its content is a placeholder). Blank lines are skipped; a
+// dropped (its content is a placeholder). The agent data's tools list is
+// read from a system message's "tools" (as MiniMind's AgentRLDataset: a
+// JSON list, or a string holding one; the last such message wins), else
+// from the row's "tools". Blank lines are skipped; a
 // malformed line is an error naming the line.
 func ReadRLPrompts(r io.Reader, name string) ([]RLPrompt, error) {
 	var out []RLPrompt
@@ -48,9 +55,35 @@ func ReadRLPrompts(r io.Reader, name string) ([]RLPrompt, error) {
 		var row struct {
 			Conversations []tokenizer.Message `json:"conversations"`
 			GT            json.RawMessage     `json:"gt"`
+			Tools         json.RawMessage     `json:"tools"`
 		}
 		if err := json.Unmarshal(b, &row); err != nil {
 			return nil, fmt.Errorf("native: %s:%d: %w", name, line, err)
+		}
+		var sys struct {
+			Conversations []struct {
+				Role  string          `json:"role"`
+				Tools json.RawMessage `json:"tools"`
+			} `json:"conversations"`
+		}
+		if err := json.Unmarshal(b, &sys); err != nil {
+			return nil, fmt.Errorf("native: %s:%d: %w", name, line, err)
+		}
+		tools, err := toolSchemas(row.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("native: %s:%d: tools: %w", name, line, err)
+		}
+		for j, m := range sys.Conversations {
+			if m.Role != "system" {
+				continue
+			}
+			t, err := toolSchemas(m.Tools)
+			if err != nil {
+				return nil, fmt.Errorf("native: %s:%d: conversations[%d].tools: %w", name, line, j, err)
+			}
+			if t != nil {
+				tools = t
+			}
 		}
 		msgs := row.Conversations
 		if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" {
@@ -59,7 +92,7 @@ func ReadRLPrompts(r io.Reader, name string) ([]RLPrompt, error) {
 		if len(msgs) == 0 {
 			return nil, fmt.Errorf("native: %s:%d: no conversation to answer", name, line)
 		}
-		p := RLPrompt{Messages: msgs}
+		p := RLPrompt{Messages: msgs, Tools: tools}
 		if len(row.GT) > 0 && string(row.GT) != "null" {
 			var one string
 			if json.Unmarshal(row.GT, &one) == nil {
@@ -80,6 +113,42 @@ func ReadRLPrompts(r io.Reader, name string) ([]RLPrompt, error) {
 		return nil, fmt.Errorf("native: %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// toolSchemas reads a tools field (parseTools) whose every schema names
+// its function.
+func toolSchemas(raw json.RawMessage) ([]json.RawMessage, error) {
+	list, err := parseTools(raw)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range list {
+		if _, err := toolcall.SchemaName(t); err != nil {
+			return nil, fmt.Errorf("tool %d: %w", i, err)
+		}
+	}
+	return list, nil
+}
+
+// PromptTools returns what the agent stage offers for prompt p: with a tools
+// list, exactly the listed schemas in the prompt and, callable, the listed
+// tools that all holds (a call of any other tool gets MiniMind's
+// {"error": "tool not found"}); without one, all of all.
+func PromptTools(p RLPrompt, all *toolcall.Set) (*toolcall.Set, []any) {
+	if all == nil {
+		all = toolcall.NewSet()
+	}
+	if p.Tools == nil {
+		return all, all.Schemas()
+	}
+	names := make([]string, 0, len(p.Tools))
+	schemas := make([]any, 0, len(p.Tools))
+	for _, t := range p.Tools {
+		n, _ := toolcall.SchemaName(t) // checked by ReadRLPrompts
+		names = append(names, n)
+		schemas = append(schemas, t)
+	}
+	return all.Only(names), schemas
 }
 
 // RLConfig configures an RL run (RunRL).
@@ -358,29 +427,11 @@ func (c *RLConfig) rollouts(ctx context.Context, batch []RLPrompt, seed uint64) 
 	tk := c.Tokenizer
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var out []Rollout
-	tokens := 0
-	for i, p := range batch {
-		for g := range c.G {
-			if c.Stage != "agent" && g > 0 {
-				break // GRPO/PPO: the group is generated together below
-			}
+	if c.Stage != "agent" {
+		// GRPO/PPO: the G completions of every prompt of the batch decode together
+		prompts := make([][]int32, len(batch)) // [batch] prompt ids
+		for i, p := range batch {
 			thinking := rng.Float64() < c.ThinkingRatio
-			if c.Stage == "agent" {
-				tr, t, err := AgentRollout(ctx, m, tk, p.Messages, c.Tools, AgentOptions{MaxTurns: max(c.MaxTurns, 1),
-					MaxTokens: c.MaxGenLen, Thinking: thinking, Sample: c.Sample, Seed: seed + uint64(i*c.G+g)})
-				if err != nil {
-					return nil, 0, err
-				}
-				tokens += t.Tokens
-				s := reward.Sample{Messages: p.Messages, Response: lastOf(tr.Turns), GT: p.GT, Turns: tr.Turns, Unfinished: tr.Unfinished, Tools: c.Tools}
-				r, err := c.Reward.Score(ctx, s)
-				if err != nil {
-					return nil, 0, err
-				}
-				tr.Reward = r
-				out = append(out, tr.Rollout)
-				continue
-			}
 			text, err := tk.ApplyChatTemplate(p.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true, Vars: thinkVars(thinking)})
 			if err != nil {
 				return nil, 0, fmt.Errorf("native: prompt %d: %w", i, err)
@@ -389,22 +440,49 @@ func (c *RLConfig) rollouts(ctx context.Context, batch []RLPrompt, seed uint64) 
 			if c.MaxSeqLen > 0 && len(ids) > c.MaxSeqLen {
 				ids = ids[len(ids)-c.MaxSeqLen:]
 			}
-			comps, t, err := GenerateGroup(ctx, m, ids, RolloutOptions{G: c.G, MaxTokens: c.MaxGenLen, Sample: c.Sample, Seed: seed + uint64(i)})
-			if err != nil {
-				return nil, 0, err
-			}
-			tokens += t.Tokens
-			for _, comp := range comps {
+			prompts[i] = ids
+		}
+		comps, t, err := GenerateGroups(ctx, m, prompts, RolloutOptions{G: c.G, MaxTokens: c.MaxGenLen, Sample: c.Sample, Seed: seed})
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, p := range batch {
+			for _, comp := range comps[i] {
 				s := reward.Sample{Messages: p.Messages, Response: tk.DecodeSkipSpecial(comp), GT: p.GT, Tools: c.Tools}
 				r, err := c.Reward.Score(ctx, s)
 				if err != nil {
 					return nil, 0, err
 				}
-				out = append(out, Rollout{Prompt: ids, Completion: comp, Reward: r})
+				out = append(out, Rollout{Prompt: prompts[i], Completion: comp, Reward: r})
 			}
 		}
+		return out, t.Tokens, nil
 	}
-	return out, tokens, nil
+	// agent: every trajectory of the batch rolls out together, turn by turn
+	tasks := make([]AgentTask, 0, len(batch)*c.G)
+	for i, p := range batch {
+		tools, schemas := PromptTools(p, c.Tools)
+		for g := range c.G {
+			thinking := rng.Float64() < c.ThinkingRatio
+			tasks = append(tasks, AgentTask{Messages: p.Messages, Tools: tools, Options: AgentOptions{MaxTurns: max(c.MaxTurns, 1),
+				MaxTokens: c.MaxGenLen, Thinking: thinking, Sample: c.Sample, Seed: seed + uint64(i*c.G+g), Schemas: schemas}})
+		}
+	}
+	trs, t, err := AgentRollouts(ctx, m, tk, tasks)
+	if err != nil {
+		return nil, 0, err
+	}
+	for k, tr := range trs {
+		p := batch[k/c.G]
+		s := reward.Sample{Messages: p.Messages, Response: lastOf(tr.Turns), GT: p.GT, Turns: tr.Turns, Unfinished: tr.Unfinished, Tools: tasks[k].Tools}
+		r, err := c.Reward.Score(ctx, s)
+		if err != nil {
+			return nil, 0, err
+		}
+		tr.Reward = r
+		out = append(out, tr.Rollout)
+	}
+	return out, t.Tokens, nil
 }
 
 func lastOf(xs []string) string {

@@ -79,6 +79,9 @@ type Trainer struct {
 	shapes  [][]int
 	steps   int // optimizer steps taken (AdamW's step count)
 	pending int // micro-batches accumulated since the last optimizer step
+	// clipped, when set (tests), sees every parameter's gradient as AdamW
+	// receives it (after clipping) at each optimizer step.
+	clipped func(name string, g []float32)
 }
 
 // NewTrainer prepares gradients and zeroed AdamW moments for m, whose
@@ -244,6 +247,11 @@ func (t *Trainer) Step(lr float64) (float64, error) {
 			for i, g := range t.grads {
 				e.Scale(g, t.sizes[i], float32(coef))
 			}
+		}
+	}
+	if t.clipped != nil {
+		for i, g := range t.grads {
+			t.clipped(t.names[i], e.Read(g)[:t.sizes[i]])
 		}
 	}
 	t.steps++

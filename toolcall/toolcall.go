@@ -125,6 +125,40 @@ func NewSet(tools ...Tool) *Set {
 	return s
 }
 
+// Only returns the set restricted to the named tools (a conversation's
+// tools list), with the same limits; names the set does not hold are left
+// out, so calling them gives the not-found result.
+func (s *Set) Only(names []string) *Set {
+	o := &Set{tools: map[string]Tool{}, Timeout: s.Timeout, MaxResult: s.MaxResult}
+	for _, n := range names {
+		if t, ok := s.tools[n]; ok {
+			o.tools[n] = t
+		}
+	}
+	return o
+}
+
+// SchemaName returns the function name of an OpenAI-style tool schema
+// ({"type": "function", "function": {"name": ...}}, or {"name": ...}).
+func SchemaName(schema json.RawMessage) (string, error) {
+	var v struct {
+		Name     string `json:"name"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(schema, &v); err != nil {
+		return "", fmt.Errorf("toolcall: tool schema: %w", err)
+	}
+	if v.Function.Name != "" {
+		return v.Function.Name, nil
+	}
+	if v.Name != "" {
+		return v.Name, nil
+	}
+	return "", errors.New("toolcall: tool schema has no function name")
+}
+
 // Names lists the tools' names, sorted.
 func (s *Set) Names() []string {
 	var ns []string

@@ -192,3 +192,47 @@ func TestHangingToolIsCutOff(t *testing.T) {
 		t.Fatal("the tool's context was not cancelled")
 	}
 }
+
+// TestOnly checks a conversation's tools list: only the listed tools the
+// set holds are callable; the others get the not-found result.
+func TestOnly(t *testing.T) {
+	all := NewSet(Calculator{}, UnitConverter{})
+	all.Timeout = 3 * time.Second
+	s := all.Only([]string{"calculate_math", "get_current_weather"})
+	assert.Equal(t, []string{"calculate_math"}, s.Names())
+	assert.Equal(t, all.Timeout, s.Timeout)
+	assert.Equal(t, all.MaxResult, s.MaxResult)
+	for _, name := range []string{"unit_converter", "get_current_weather"} {
+		c := Call{Name: name, Arguments: map[string]any{"value": 1.0, "from_unit": "km", "to_unit": "miles", "location": "Paris"}}
+		res, err := s.Run(context.Background(), c)
+		require.ErrorIs(t, err, ErrNotFound, name)
+		assert.Equal(t, `{"error": "tool not found"}`, res)
+		assert.False(t, s.Valid(c), name)
+	}
+	res, err := s.Run(context.Background(), Call{Name: "calculate_math", Arguments: map[string]any{"expression": "6*7"}})
+	require.NoError(t, err)
+	assert.Contains(t, res, "42")
+}
+
+func TestSchemaName(t *testing.T) {
+	for _, tc := range []struct {
+		schema, name string
+		ok           bool
+	}{
+		{`{"type":"function","function":{"name":"calculate_math","parameters":{}}}`, "calculate_math", true},
+		{`{"name":"lookup"}`, "lookup", true},
+		{`{"type":"function","function":{}}`, "", false},
+		{`[1]`, "", false},
+		{`{`, "", false},
+	} {
+		t.Run(tc.schema, func(t *testing.T) {
+			n, err := SchemaName(json.RawMessage(tc.schema))
+			if !tc.ok {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.name, n)
+		})
+	}
+}

@@ -33,6 +33,7 @@ func rlSetup(t *testing.T) (dir, data string) {
 	lines := `{"conversations":[{"role":"user","content":"What is 2+3?"},{"role":"assistant","content":"无"}],"gt":["5"]}
 {"conversations":[{"role":"user","content":"Convert 3 km to miles."},{"role":"assistant","content":"无"}],"gt":["1.8641"]}
 {"conversations":[{"role":"user","content":"What is a dog?"}],"gt":"animal"}
+{"conversations":[{"role":"system","content":"Use tools.","tools":"[{\"type\":\"function\",\"function\":{\"name\":\"calculate_math\",\"parameters\":{\"type\":\"object\",\"properties\":{\"expression\":{\"type\":\"string\"}},\"required\":[\"expression\"]}}}]"},{"role":"user","content":"What is 6*7?"}],"gt":["42"]}
 `
 	require.NoError(t, os.WriteFile(data, []byte(lines), 0o644))
 	return dir, data
@@ -67,7 +68,7 @@ func TestRLCommands(t *testing.T) {
 	// agent rollouts carry the mask of generated tokens; the replay trains on them
 	ar, err := native.ReadRollouts(filepath.Join(dir, "a.jsonl"))
 	require.NoError(t, err)
-	require.Len(t, ar, 3*2) // 3 prompts × 2 trajectories
+	require.Len(t, ar, 4*2) // 4 prompts × 2 trajectories
 	for _, r := range ar {
 		require.Len(t, r.Mask, len(r.Completion))
 	}

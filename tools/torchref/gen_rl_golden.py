@@ -20,6 +20,11 @@ OUTDIR/<case> holds
     ppo_critic_init.safetensors        the critic's value head at the start
                                        (value_head.weight [1, D], .bias [1])
     ppo_critic_after.safetensors       critic body and head after the update
+    <stage>_grads.safetensors          the clipped gradient AdamW received at
+    ppo_critic_grads.safetensors       every optimizer step that had a loss,
+                                       "<step>/<name>" (PPO's early-stopped
+                                       steps, whose loss is 0·loss, have
+                                       zero gradients and are left out)
 
 Semantics (MiniMind's, restated):
 - Rows (grpo, cispo, ppo): prompts left-padded with 0 to the longest,
@@ -212,9 +217,12 @@ def zero_missing(params):
             p.grad = torch.zeros_like(p)
 
 
-def opt_step(params, opt, sched):
+def opt_step(params, opt, sched, rec=None, names=None, step=0):
     zero_missing(params)
     norm = torch.nn.utils.clip_grad_norm_(params, CLIP).item()
+    if rec is not None:
+        for n, p in zip(names, params):
+            rec[f"{step}/{n}"] = p.grad.detach().float().contiguous().clone()
     lr = opt.param_groups[0]["lr"]
     opt.step()
     sched.step()
@@ -286,7 +294,8 @@ def gen_group(d, stage, kind, model0, rs, G, agent=False):
         old, _ = token_logps(model, ids, doc)
         ref, _ = token_logps(refm, ids, doc)
     old, ref = old[:, sl], ref[:, sl]
-    params = list(model.parameters())
+    names, params = zip(*model.named_parameters())
+    params = list(params)
     opt, sched = new_opt(params, LR)
     lp, aux = token_logps(model, ids, doc)
     lp = lp[:, sl]
@@ -299,7 +308,9 @@ def gen_group(d, stage, kind, model0, rs, G, agent=False):
         pol = ((ptl * cm).sum(dim=1) / counts.clamp(min=1)).mean()
     loss = pol + aux
     loss.backward()
-    norm, lr = opt_step(params, opt, sched)
+    grads = {}
+    norm, lr = opt_step(params, opt, sched, grads, names)
+    cases.save_weights(os.path.join(d, f"{stage}_grads.safetensors"), grads)
     kl = (((ref - lp) * cm).sum() / counts.sum().clamp(min=1)).item()
     out = {
         "stage": stage,
@@ -373,8 +384,12 @@ def gen_ppo(d, model0, rs, seed, perms):
         mean = masked_mean(adv, mask)
         var = masked_mean((adv - mean) ** 2, mask)
         adv = (adv - mean) * torch.rsqrt(var + 1e-8) * mask
-    aparams = list(model.parameters())
-    cparams = list(critic.parameters())
+    anames, aparams = zip(*model.named_parameters())
+    aparams = list(aparams)
+    cnames, cparams = zip(*critic.named_parameters())
+    cparams = list(cparams)
+    cnames = [n[len("body."):] if n.startswith("body.") else n for n in cnames]
+    agrads, cgrads = {}, {}
     aopt, asched = new_opt(aparams, LR)
     copt, csched = new_opt(cparams, CRITIC_LR)
     steps = []
@@ -404,8 +419,9 @@ def gen_ppo(d, model0, rs, seed, perms):
             if stop:
                 loss = loss * 0.0
             loss.backward()
-            an, alr = opt_step(aparams, aopt, asched)
-            cn, clr = opt_step(cparams, copt, csched)
+            k = len(steps)
+            an, alr = opt_step(aparams, aopt, asched, None if stop else agrads, anames, k)
+            cn, clr = opt_step(cparams, copt, csched, None if stop else cgrads, cnames, k)
             steps.append(
                 {
                     "rows": perm[s : s + MINI_BATCH],
@@ -438,6 +454,8 @@ def gen_ppo(d, model0, rs, seed, perms):
     for k, v in critic.value_head.state_dict().items():
         ct["value_head." + k] = v.detach().float().contiguous().clone()
     cases.save_weights(os.path.join(d, "ppo_critic_after.safetensors"), ct)
+    cases.save_weights(os.path.join(d, "ppo_grads.safetensors"), agrads)
+    cases.save_weights(os.path.join(d, "ppo_critic_grads.safetensors"), cgrads)
     print("ppo: " + ", ".join(f"kl {s['approx_kl']:.2e} loss {s['loss']:.5f}{' stop' if s['stopped'] else ''}" for s in steps))
 
 
