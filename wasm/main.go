@@ -226,20 +226,40 @@ func (r *runner) render(_ js.Value, args []js.Value) any {
 	})
 }
 
+// promptArg reads a prompt argument: a string, or an array of token ids.
+func promptArg(input js.Value) (text string, ids []int32) {
+	if input.Type() == js.TypeString {
+		return input.String(), nil
+	}
+	for i := range input.Length() {
+		ids = append(ids, int32(input.Index(i).Int()))
+	}
+	return "", ids
+}
+
+// promptIDs returns ids when the prompt was given as ids, else text
+// encoded as it is, or as one user message of the chat template when chat
+// is set.
+func promptIDs(s *session.Session, text string, ids []int32, chat bool) ([]int32, error) {
+	if ids != nil {
+		return ids, nil
+	}
+	if chat {
+		t, err := s.RenderChat([]tokenizer.Message{{Role: "user", Content: text}}, false)
+		if err != nil {
+			return nil, err
+		}
+		text = t
+	}
+	return s.Tokenize(text).IDs, nil
+}
+
 // trace(input: string | number[], chat: bool) → Promise<{ids, pieces,
 // config, steps: [{name, shape, data: Float32Array}]}>. A string is encoded
 // as it is, or as one user message of the chat template when chat is set.
 func (r *runner) trace(_ js.Value, args []js.Value) any {
-	input, chat := arg(args, 0), arg(args, 1).Truthy()
-	var text string
-	var ids []int32
-	if input.Type() == js.TypeString {
-		text = input.String()
-	} else {
-		for i := range input.Length() {
-			ids = append(ids, int32(input.Index(i).Int()))
-		}
-	}
+	text, ids := promptArg(arg(args, 0))
+	chat := arg(args, 1).Truthy()
 	return promise(func() (any, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -247,15 +267,9 @@ func (r *runner) trace(_ js.Value, args []js.Value) any {
 		if s == nil {
 			return nil, errNoModel
 		}
-		if ids == nil {
-			if chat {
-				t, err := s.RenderChat([]tokenizer.Message{{Role: "user", Content: text}}, false)
-				if err != nil {
-					return nil, err
-				}
-				text = t
-			}
-			ids = s.Tokenize(text).IDs
+		ids, err := promptIDs(s, text, ids, chat)
+		if err != nil {
+			return nil, err
 		}
 		tr, err := s.Trace(ids)
 		if err != nil {
@@ -282,16 +296,8 @@ func (r *runner) trace(_ js.Value, args []js.Value) any {
 // session.Walk>: the detailed trace of the prompt and of the greedy next
 // token's decode step, kept in this worker; walkStep hands out one step.
 func (r *runner) walk(_ js.Value, args []js.Value) any {
-	input, chat := arg(args, 0), arg(args, 1).Truthy()
-	var text string
-	var ids []int32
-	if input.Type() == js.TypeString {
-		text = input.String()
-	} else {
-		for i := range input.Length() {
-			ids = append(ids, int32(input.Index(i).Int()))
-		}
-	}
+	text, ids := promptArg(arg(args, 0))
+	chat := arg(args, 1).Truthy()
 	return promise(func() (any, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -299,15 +305,9 @@ func (r *runner) walk(_ js.Value, args []js.Value) any {
 		if s == nil {
 			return nil, errNoModel
 		}
-		if ids == nil {
-			if chat {
-				t, err := s.RenderChat([]tokenizer.Message{{Role: "user", Content: text}}, false)
-				if err != nil {
-					return nil, err
-				}
-				text = t
-			}
-			ids = s.Tokenize(text).IDs
+		ids, err := promptIDs(s, text, ids, chat)
+		if err != nil {
+			return nil, err
 		}
 		// The previous walk stays until this one succeeds: the page keeps
 		// showing it when the new prompt is refused.
