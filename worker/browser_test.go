@@ -1,0 +1,85 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// chromiumPath finds headless Chromium ($MINIMIND_CHROMIUM, else chromium on
+// PATH), or skips; MINIMIND_REQUIRE_BROWSER=1 makes its absence an error.
+func chromiumPath(t *testing.T) string {
+	if p := os.Getenv("MINIMIND_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("MINIMIND_REQUIRE_BROWSER") == "1" {
+		t.Fatal("Chromium not found and MINIMIND_REQUIRE_BROWSER=1: apt-get install chromium")
+	}
+	t.Skip("Chromium not found: apt-get install chromium (MINIMIND_REQUIRE_BROWSER=1 makes this an error)")
+	return ""
+}
+
+// browserChat opens the chat page at base in headless Chromium on the CPU
+// engine, greedy, without a system prompt, sends prompt and returns the
+// assistant's reply as the page shows it.
+func browserChat(t *testing.T, base, prompt string, maxTokens int) string {
+	if testing.Short() {
+		t.Skip("-short: browser test")
+	}
+	path := chromiumPath(t)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(path), chromedp.Headless,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-background-timer-throttling", true))
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	require.NoError(t, chromedp.Do(bctx), "starting %s", path)
+	var mu sync.Mutex
+	var logs []string
+	go func() {
+		for m, err := range chromedp.Console(bctx) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			logs = append(logs, fmt.Sprintf("console.%s: %s", m.Type, m.Text))
+			mu.Unlock()
+		}
+	}()
+	pageLog := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), logs...) }
+	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+	defer cancel()
+	url := fmt.Sprintf("%s/?engine=cpu&temperature=0&maxTokens=%d&system=", base, maxTokens)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url)), "%v", pageLog())
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.state === "ready"`,
+		chromedp.WithPollingInterval(100*time.Millisecond)))
+	require.NoError(t, err, "the chat did not get ready: %v", pageLog())
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
+		const input = document.getElementById("input");
+		input.value = %q;
+		input.dispatchEvent(new Event("input"));
+		document.getElementById("composer").requestSubmit();
+		return true })()`, prompt)))
+	require.NoError(t, err, "%v", pageLog())
+	require.True(t, ok)
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".msg.assistant:last-child .meta"))), "no reply: %v", pageLog())
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".msg.assistant:last-child").dataset.text`))
+	require.NoError(t, err)
+	t.Logf("the chat page, served by workerd, answered %q", text)
+	return text
+}
