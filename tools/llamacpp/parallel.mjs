@@ -7,7 +7,8 @@
 //
 // PROMPTS.json is an array of token-id arrays, one per sequence. Every
 // sequence is prefilled and then decodes NEW_TOKENS greedy tokens (no stop
-// token). Prints JSON: aggregate tokens/s (all sequences' new tokens over
+// token: an end-of-generation token is fed back like any other, as the
+// server's benchmark does). Prints JSON: aggregate tokens/s (all sequences' new tokens over
 // the wall time from the first prompt to the last token, prefill included,
 // as the server's clients see it), time to first token p50/p99 in ms, and
 // the process's resident memory.
@@ -32,7 +33,7 @@ const t0 = performance.now();
 const ttft = await Promise.all(prompts.map(async (prompt, i) => {
   let first = 0;
   let n = 0;
-  for await (const tok of seqs[i].evaluate(prompt, {temperature: 0})) {
+  for await (const tok of seqs[i].evaluate(prompt, {temperature: 0, yieldEogToken: true})) {
     if (n === 0) first = performance.now() - t0;
     n++;
     if (n >= steps) break;
