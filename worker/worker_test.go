@@ -162,6 +162,13 @@ func TestWorkerd(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, 404, resp.StatusCode)
+		// A folder without its slash redirects, as Cloudflare's assets do.
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err = noRedirect.Get(base + "/learn?step=embed")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 307, resp.StatusCode)
+		assert.Equal(t, base+"/learn/?step=embed", resp.Header.Get("Location"))
 	})
 
 	t.Run("browser", func(t *testing.T) {
