@@ -4,7 +4,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"sync"
@@ -33,10 +35,9 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// browserChat opens the chat page at base in headless Chromium on the CPU
-// engine, greedy, without a system prompt, sends prompt and returns the
-// assistant's reply as the page shows it.
-func browserChat(t *testing.T, base, prompt string, maxTokens int) string {
+// headless starts Chromium and returns a tab's context (3 minutes at most)
+// and the page's console log so far.
+func headless(t *testing.T) (context.Context, func() []string) {
 	if testing.Short() {
 		t.Skip("-short: browser test")
 	}
@@ -45,9 +46,7 @@ func browserChat(t *testing.T, base, prompt string, maxTokens int) string {
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-background-timer-throttling", true))
-	defer cancelA()
 	bctx, cancelB := chromedp.NewContext(actx)
-	defer cancelB()
 	require.NoError(t, chromedp.Do(bctx), "starting %s", path)
 	var mu sync.Mutex
 	var logs []string
@@ -61,11 +60,18 @@ func browserChat(t *testing.T, base, prompt string, maxTokens int) string {
 			mu.Unlock()
 		}
 	}()
-	pageLog := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), logs...) }
 	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
-	url := fmt.Sprintf("%s/?engine=cpu&temperature=0&maxTokens=%d&system=", base, maxTokens)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url)), "%v", pageLog())
+	t.Cleanup(func() { cancel(); cancelB(); cancelA() })
+	return ctx, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), logs...) }
+}
+
+// browserChat opens the chat page at base in headless Chromium on the CPU
+// engine, greedy, without a system prompt, sends prompt and returns the
+// assistant's reply as the page shows it.
+func browserChat(t *testing.T, base, prompt string, maxTokens int) string {
+	ctx, pageLog := headless(t)
+	page := fmt.Sprintf("%s/?engine=cpu&temperature=0&maxTokens=%d&system=", base, maxTokens)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(page)), "%v", pageLog())
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.state === "ready"`,
 		chromedp.WithPollingInterval(100*time.Millisecond)))
 	require.NoError(t, err, "the chat did not get ready: %v", pageLog())
@@ -82,4 +88,25 @@ func browserChat(t *testing.T, base, prompt string, maxTokens int) string {
 	require.NoError(t, err)
 	t.Logf("the chat page, served by workerd, answered %q", text)
 	return text
+}
+
+// browserLearn opens the tutorial at base/learn/ on the CPU engine with
+// prompt and returns the token ids and the name of the tensor of its
+// "embed" step.
+func browserLearn(t *testing.T, base, prompt string) (ids []int32, tensor string) {
+	ctx, pageLog := headless(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/learn/?engine=cpu&chat=0&prompt="+url.QueryEscape(prompt))), "%v", pageLog())
+	var st struct {
+		Tokens struct {
+			IDs []int32 `json:"ids"`
+		} `json:"tokens"`
+		Tensor struct {
+			Name string `json:"name"`
+		} `json:"tensor"`
+	}
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.minimindTutorial.ready.then(() => window.minimindTutorial.goto("embed")).then(s => JSON.stringify(s))`,
+		chromedp.EvalAwaitPromise))
+	require.NoError(t, err, "the tutorial: %v", pageLog())
+	require.NoError(t, json.Unmarshal([]byte(raw), &st), raw)
+	return st.Tokens.IDs, st.Tensor.Name
 }

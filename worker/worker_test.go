@@ -55,7 +55,8 @@ func workerdPath(t *testing.T) string {
 //   - the chat page, the tutorial, the runtime and every file of the model come
 //     through workerd byte for byte, with their content types;
 //   - the chat, opened from workerd in headless Chromium (when it is there),
-//     answers the same greedy reply in the page.
+//     answers the same greedy reply in the page, and the tutorial at /learn/
+//     walks the prompt's tokens.
 func TestWorkerd(t *testing.T) {
 	bin := workerdPath(t)
 	dir := t.TempDir()
@@ -174,6 +175,12 @@ func TestWorkerd(t *testing.T) {
 	t.Run("browser", func(t *testing.T) {
 		got := browserChat(t, base, prompt, maxTokens)
 		assert.Equal(t, want.Text, got, "the page's greedy reply equals mmchat's")
+	})
+
+	t.Run("tutorial", func(t *testing.T) {
+		ids, tensor := browserLearn(t, base, prompt)
+		assert.Equal(t, "embed", tensor)
+		assert.Equal(t, bot.Tok.Encode(prompt), ids, "the tutorial's tokens of the prompt")
 	})
 }
 
