@@ -28,6 +28,17 @@ import (
 // decide the next token.
 func randomBot(t testing.TB, preset string, threads int) *chat.Bot {
 	t.Helper()
+	c, w := randomWeights(t, preset)
+	m, err := model.New(c, cpu.New(threads), w)
+	require.NoError(t, err)
+	bot, err := chat.New(m, loadTokenizer(t))
+	require.NoError(t, err)
+	return bot
+}
+
+// randomWeights are randomBot's host weights.
+func randomWeights(t testing.TB, preset string) (model.Config, *model.Weights) {
+	t.Helper()
 	c, err := model.Preset(preset)
 	require.NoError(t, err)
 	w := model.InitWeights(c, 3)
@@ -38,11 +49,7 @@ func randomBot(t testing.TB, preset string, threads int) *chat.Bot {
 			}
 		}
 	}
-	m, err := model.New(c, cpu.New(threads), w)
-	require.NoError(t, err)
-	bot, err := chat.New(m, loadTokenizer(t))
-	require.NoError(t, err)
-	return bot
+	return c, w
 }
 
 // countingLM records the largest batched step and, per sequence, its

@@ -252,12 +252,18 @@ func (s *Scheduler) loop() {
 		// PrefillBudget tokens. A job's chunks always start at multiples of
 		// PrefillChunk, whatever else is prefilling, so its numbers do not
 		// depend on the other jobs.
+		// A chunk that does not fit in what is left of the budget waits for
+		// the next round (the first chunk of a round always runs, so a
+		// budget smaller than a chunk still makes progress).
 		budget := s.opt.PrefillBudget
 		for _, j := range batch {
 			if budget <= 0 {
 				break
 			}
 			if j.prefixed < len(j.Prompt) && !j.finished() {
+				if n := min(s.opt.PrefillChunk, len(j.Prompt)-j.prefixed); n > budget && budget < s.opt.PrefillBudget {
+					continue
+				}
 				budget -= s.prefill(j)
 			}
 		}

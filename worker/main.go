@@ -2,10 +2,12 @@
 
 // Command worker is MiniMind's OpenAI-compatible API (package serve) as a
 // Cloudflare Worker, built with github.com/syumai/workers: the embedded
-// MiniMind-Zero model on the CPU engine, the same handler as mmserve's.
+// MiniMind-Zero model on the CPU engine, the same handler as mmserve's. The
+// chat site and the tutorial (mmserve --export) are static assets beside it.
 //
 //	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o worker/build
 //	GOOS=js GOARCH=wasm go build -o worker/build/app.wasm ./worker
+//	go run ./cmd/mmserve --export worker/site
 //	npx wrangler deploy --config worker/wrangler.jsonc     # or: workerd serve worker/workerd.capnp
 //
 // The Workers runtime starts a fresh Go instance for each request, so the
