@@ -600,41 +600,17 @@ func (p *parser) array(et ValueType, n uint64, depth int) (any, error) {
 	case TypeUint8:
 		return raw, nil
 	case TypeInt8:
-		out := make([]int8, n)
-		for i := range out {
-			out[i] = int8(raw[i])
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, func(b []byte) int8 { return int8(b[0]) }), nil
 	case TypeUint16:
-		out := make([]uint16, n)
-		for i := range out {
-			out[i] = le.Uint16(raw[i*sz:])
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, le.Uint16), nil
 	case TypeInt16:
-		out := make([]int16, n)
-		for i := range out {
-			out[i] = int16(le.Uint16(raw[i*sz:]))
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, func(b []byte) int16 { return int16(le.Uint16(b)) }), nil
 	case TypeUint32:
-		out := make([]uint32, n)
-		for i := range out {
-			out[i] = le.Uint32(raw[i*sz:])
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, le.Uint32), nil
 	case TypeInt32:
-		out := make([]int32, n)
-		for i := range out {
-			out[i] = int32(le.Uint32(raw[i*sz:]))
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, func(b []byte) int32 { return int32(le.Uint32(b)) }), nil
 	case TypeFloat32:
-		out := make([]float32, n)
-		for i := range out {
-			out[i] = math.Float32frombits(le.Uint32(raw[i*sz:]))
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) }), nil
 	case TypeBool:
 		out := make([]bool, n)
 		for i := range out {
@@ -645,23 +621,11 @@ func (p *parser) array(et ValueType, n uint64, depth int) (any, error) {
 		}
 		return out, nil
 	case TypeUint64:
-		out := make([]uint64, n)
-		for i := range out {
-			out[i] = le.Uint64(raw[i*sz:])
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, le.Uint64), nil
 	case TypeInt64:
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(le.Uint64(raw[i*sz:]))
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, func(b []byte) int64 { return int64(le.Uint64(b)) }), nil
 	case TypeFloat64:
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = math.Float64frombits(le.Uint64(raw[i*sz:]))
-		}
-		return out, nil
+		return decodeArray(raw, n, sz, func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) }), nil
 	}
 	return nil, p.errorf(ErrValueType, "array of value type %d", uint32(et))
 }
@@ -740,4 +704,13 @@ func (p *parser) checkData() error {
 		end = ti.Offset + uint64(ti.Size)
 	}
 	return nil
+}
+
+// decodeArray decodes n little-endian values of sz bytes each from raw.
+func decodeArray[T any](raw []byte, n uint64, sz int, dec func([]byte) T) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = dec(raw[i*sz:])
+	}
+	return out
 }
