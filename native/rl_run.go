@@ -296,21 +296,8 @@ func RunRL(ctx context.Context, prompts []RLPrompt, cfg RLConfig) (*RLResult, er
 	t0 := time.Now()
 	save := func(step int) error {
 		tr := cfg.policy()
-		dt := cfg.SaveDType
-		if dt == "" {
-			dt = "F32"
-		}
-		if err := checkpoint.Save(cfg.OutDir, tr.Model.Config, tr.HostWeights(), checkpoint.SaveOptions{DType: dt}); err != nil {
+		if err := saveFolder(cfg.OutDir, tr, cfg.SaveDType, cfg.CopyFiles); err != nil {
 			return err
-		}
-		for _, p := range cfg.CopyFiles {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return fmt.Errorf("native: %w", err)
-			}
-			if err := checkpoint.WriteFileAtomic(filepath.Join(cfg.OutDir, filepath.Base(p)), data); err != nil {
-				return err
-			}
 		}
 		if cfg.PPO != nil {
 			if err := cfg.PPO.Critic.Save(cfg.OutDir + "_critic"); err != nil {

@@ -396,19 +396,25 @@ func saveWeights(tr *Trainer, cfg RunConfig) error {
 	if l := tr.lora; l != nil {
 		return checkpoint.SaveAdapters(AdapterBase(cfg.OutDir), tr.Adapters())
 	}
-	dt := cfg.SaveDType
-	if dt == "" {
-		dt = "F32"
+	return saveFolder(cfg.OutDir, tr, cfg.SaveDType, cfg.CopyFiles)
+}
+
+// saveFolder writes tr's weights as a Hugging Face folder in outDir
+// (config.json, model.safetensors in dtype, default F32) with copies of
+// copyFiles, each file atomically.
+func saveFolder(outDir string, tr *Trainer, dtype string, copyFiles []string) error {
+	if dtype == "" {
+		dtype = "F32"
 	}
-	if err := checkpoint.Save(cfg.OutDir, tr.Model.Config, tr.HostWeights(), checkpoint.SaveOptions{DType: dt}); err != nil {
+	if err := checkpoint.Save(outDir, tr.Model.Config, tr.HostWeights(), checkpoint.SaveOptions{DType: dtype}); err != nil {
 		return err
 	}
-	for _, p := range cfg.CopyFiles {
+	for _, p := range copyFiles {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return fmt.Errorf("native: %w", err)
 		}
-		if err := checkpoint.WriteFileAtomic(filepath.Join(cfg.OutDir, filepath.Base(p)), data); err != nil {
+		if err := checkpoint.WriteFileAtomic(filepath.Join(outDir, filepath.Base(p)), data); err != nil {
 			return err
 		}
 	}
