@@ -15,6 +15,10 @@ Every folder OUTDIR/<stage>/<case> holds
     steps_out.json                   per-micro-step losses, lrs, grad norms
                                      at optimizer steps, hyper-parameters
     after_10.safetensors             trained tensors after the 10 micro-steps
+    grads.safetensors                the clipped gradient AdamW received at
+                                     each of the 5 optimizer steps,
+                                     "<step>/<name>" (step 0..4, every
+                                     trained parameter)
 
 Loop (all stages): accumulation 2, loss/2 before backward; after micro-steps
 2, 4, ..., 10: clip_grad_norm_(trained params, 1.0), torch AdamW (0.9, 0.999,
@@ -183,7 +187,10 @@ def seq_logp(logits, ids, labels):
     return (lp * mask).sum(dim=1)
 
 
-def run(stage, model, params, step_loss, steps, base_lr):
+def run(stage, model, named, step_loss, steps, base_lr, grads):
+    """The 10 micro-steps; named: [(name, param)] trained; grads receives the
+    clipped gradient of every optimizer step as "<step>/<name>"."""
+    names, params = [n for n, _ in named], [p for _, p in named]
     opt = torch.optim.AdamW(params, lr=base_lr, betas=BETAS, eps=EPS, weight_decay=WD, foreach=False)
     losses, lrs, norms = [], [], []
     for t in range(1, N_STEPS + 1):
@@ -197,6 +204,8 @@ def run(stage, model, params, step_loss, steps, base_lr):
         if t % ACCUM == 0:
             zero_missing(params)
             norms.append(torch.nn.utils.clip_grad_norm_(params, CLIP).item())
+            for n, p in zip(names, params):
+                grads[f"{t // ACCUM - 1}/{n}"] = p.grad.detach().float().contiguous().clone()
             opt.step()
             opt.zero_grad(set_to_none=True)
     return {
@@ -237,15 +246,17 @@ def gen_lora(outdir, name, cfg_dict, seed, stage="lora", targets=None, b_std=0.0
     g = torch.Generator().manual_seed(seed + 500)
     steps = sft_steps(g, cfg_dict["vocab_size"])
     cases.write_json(os.path.join(d, "steps.json"), steps)
-    params = [p for n, p in model.named_parameters() if "lora" in n]
-    for p in params:
+    named = [(n, p) for n, p in model.named_parameters() if "lora" in n]
+    for _, p in named:
         p.requires_grad_(True)
 
     def loss_fn(s):
         logits, aux = model(torch.tensor(s["input_ids"]))
         return ref.causal_lm_loss(logits, torch.tensor(s["labels"])) + aux
 
-    out = run(stage, model, params, loss_fn, steps, LR["lora"])
+    grads = {}
+    out = run(stage, model, named, loss_fn, steps, LR["lora"], grads)
+    cases.save_weights(os.path.join(d, "grads.safetensors"), grads)
     cases.write_json(os.path.join(d, "steps_out.json"), out, indent=2)
     st.save(os.path.join(d, "after_10.safetensors"), lora_tensors(mods))
     # the trained adapters' effect: logits of the first micro-batch with adapters
@@ -281,8 +292,9 @@ def gen_dpo(outdir, name, cfg_dict, seed):
         dlt = (lp[:P] - lp[P:]) - (ref_lp[:P] - ref_lp[P:])
         return -F.logsigmoid(BETA * dlt).mean() + aux
 
-    params = list(model.parameters())
-    out = run("dpo", model, params, loss_fn, steps, LR["dpo"])
+    grads = {}
+    out = run("dpo", model, list(model.named_parameters()), loss_fn, steps, LR["dpo"], grads)
+    cases.save_weights(os.path.join(d, "grads.safetensors"), grads)
     cases.write_json(os.path.join(d, "steps_out.json"), out, indent=2)
     cases.save_weights(os.path.join(d, "after_10.safetensors"), cases.weights_f32(model))
     print(f"dpo/{name}: losses {out['losses'][0]:.5f} -> {out['losses'][-1]:.5f}")
@@ -323,8 +335,9 @@ def gen_distill(outdir, name, cfg_dict, seed, teacher_cfg, teacher_seed):
         kl = F.kl_div(F.log_softmax(sl / TEMP, dim=-1), F.softmax(tl / TEMP, dim=-1), reduction="batchmean")
         return ALPHA * ce + (1 - ALPHA) * TEMP * TEMP * kl
 
-    params = list(model.parameters())
-    out = run("distill", model, params, loss_fn, steps, LR["distill"])
+    grads = {}
+    out = run("distill", model, list(model.named_parameters()), loss_fn, steps, LR["distill"], grads)
+    cases.save_weights(os.path.join(d, "grads.safetensors"), grads)
     cases.write_json(os.path.join(d, "steps_out.json"), out, indent=2)
     cases.save_weights(os.path.join(d, "after_10.safetensors"), cases.weights_f32(model))
     print(f"distill/{name}: losses {out['losses'][0]:.5f} -> {out['losses'][-1]:.5f}")
@@ -352,8 +365,9 @@ def gen_reason(outdir, name, cfg_dict, seed):
             w[(y == tid) & (mask == 1)] = REASON_W
         return (ce * w).sum() / mask.sum() + aux
 
-    params = list(model.parameters())
-    out = run("reason", model, params, loss_fn, steps, LR["reason"])
+    grads = {}
+    out = run("reason", model, list(model.named_parameters()), loss_fn, steps, LR["reason"], grads)
+    cases.save_weights(os.path.join(d, "grads.safetensors"), grads)
     cases.write_json(os.path.join(d, "steps_out.json"), out, indent=2)
     cases.save_weights(os.path.join(d, "after_10.safetensors"), cases.weights_f32(model))
     print(f"reason/{name}: losses {out['losses'][0]:.5f} -> {out['losses'][-1]:.5f}")
