@@ -200,6 +200,7 @@ async function loadModel(source) {
   $("loading").hidden = false;
   $("loading-detail").textContent = "";
   $("model-name").textContent = "loading…";
+  $("lora").hidden = true;
   $("engine").hidden = true;
   const memoryLimit = Number(params.get("memlimit")) || undefined;
   try {
@@ -238,7 +239,11 @@ function showModel(info) {
     `${info.moe ? `, ${info.experts} experts` : ""}. ${info.weightsFile} ` +
     `${info.source && info.source.cached ? "from the cache" : info.source && info.source.type === "files" ? "from your files" : "downloaded"}; ` +
     `loaded in ${((t.totalMs || 0) / 1000).toFixed(1)} s.` +
-    (info.source && info.source.tokenizerFrom === "the default model" ? " Tokenizer from the default model." : "");
+    (info.source && info.source.tokenizerFrom === "the default model" ? " Tokenizer from the default model." : "") +
+    (info.lora ? ` LoRA adapters applied (not merged): ${info.lora.layers} layers, rank ${info.lora.rank}${info.lora.alpha ? `, alpha ${info.lora.alpha}` : ""}, ${formatCount(info.lora.params)} params.` : "");
+  const lora = $("lora");
+  lora.hidden = !info.lora;
+  if (info.lora) lora.title = `${info.lora.file}: LoRA adapters on ${info.lora.layers} layers (rank ${info.lora.rank}), applied in the forward pass without merging.`;
   if (info.engineInfo.fallback && settings.engine === "auto") {
     showBanner({
       kind: "notice",

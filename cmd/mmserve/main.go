@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	execFile := fl.String("wasm-exec", "", "the wasm_exec.js of the toolchain that built --wasm (default: from `go env GOROOT`)")
 	webgpu := fl.String("webgpu", "auto", "compile the WebGPU engine into the runtime: auto (when it builds for js/wasm), on or off")
 	apiFl := addAPIFlags(fl)
-	lora := fl.String("lora", "", "LoRA adapters to apply to the default model (folded into the served weights in memory)")
+	lora := fl.String("lora", "", "LoRA adapters to apply to the default model: served beside it (adapter_model.safetensors) and applied by the page without merging; the API serves them folded in")
 	export := fl.String("export", "", "write the whole site (chat, tutorial, runtime, default model) as static files into `DIR` and exit")
 	fl.Usage = func() {
 		fmt.Fprintln(logw, "usage: mmserve [--addr host:port] [--model DIR] [--wasm FILE --wasm-exec FILE]")
@@ -87,13 +87,13 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	if err != nil {
 		return err
 	}
+	apiModel := opt.Model
 	if *lora != "" && opt.Model != nil {
 		var cleanup func()
-		if opt.Model, cleanup, err = withLoRA(opt.Model, *lora); err != nil {
+		if apiModel, cleanup, err = loraModels(&opt, *lora, *apiFl.on && *export == ""); err != nil {
 			return err
 		}
 		defer cleanup()
-		opt.ModelName += " + LoRA " + filepath.Base(*lora)
 	}
 	if opt.Model == nil {
 		fmt.Fprintln(logw, "mmserve: no default model (no --model, nothing under ./out, none embedded): the page will ask for a model folder or URL")
@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 		fmt.Fprintf(logw, "mmserve: wrote %d files (%.1f MB) to %s; serve it with any static file server and open /learn/ for the tutorial\n", n, float64(size)/(1<<20), *export)
 		return nil
 	}
-	apiSrv, err := apiFl.server(opt.Model, opt.ModelName, logw)
+	apiSrv, err := apiFl.server(apiModel, opt.ModelName, logw)
 	if err != nil {
 		return err
 	}

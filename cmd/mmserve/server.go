@@ -70,7 +70,7 @@ type server struct {
 // modelFileNames says which files of a model folder are served.
 func modelFileName(name string) bool {
 	switch name {
-	case "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json":
+	case "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "adapter_config.json":
 		return true
 	}
 	return strings.HasSuffix(name, ".pth") || strings.HasSuffix(name, ".safetensors")

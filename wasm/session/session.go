@@ -32,6 +32,12 @@ const (
 	SafetensorsFile     = checkpoint.SafetensorsFile
 	TokenizerFile       = tokenizer.TokenizerFile
 	TokenizerConfigFile = "tokenizer_config.json"
+	// AdapterFile holds LoRA adapters served beside the model (PEFT's name;
+	// MiniMind's or PEFT's tensor names inside), applied without merging.
+	AdapterFile = checkpoint.PEFTWeightsFile
+	// AdapterConfigFile is PEFT's adapter_config.json (optional): r and
+	// lora_alpha set the adapters' scale.
+	AdapterConfigFile = checkpoint.PEFTConfigFile
 )
 
 // MaxTraceTokens bounds the prompt of Trace, whose attention maps grow with
@@ -55,6 +61,8 @@ func PickWeights(names []string) (string, error) {
 	var st, pth []string
 	for _, n := range names {
 		switch b := path.Base(n); {
+		case b == AdapterFile:
+			continue // LoRA adapters, not weights
 		case b == SafetensorsFile:
 			return b, nil
 		case strings.HasSuffix(b, ".safetensors"):
@@ -198,8 +206,19 @@ type Info struct {
 	Thinking bool `json:"thinking"`
 	// Config is the model's config.json as this runtime understands it.
 	Config json.RawMessage `json:"config"`
+	// LoRA describes the adapters applied (nil: none).
+	LoRA *LoRAInfo `json:"lora,omitempty"`
 	// LoadMs is the time Load took (parsing and putting weights on the engine).
 	LoadMs float64 `json:"loadMs"`
+}
+
+// LoRAInfo describes LoRA adapters applied to a model without merging.
+type LoRAInfo struct {
+	File   string  `json:"file"`
+	Layers int     `json:"layers"` // adapted linear layers
+	Rank   int     `json:"rank"`
+	Alpha  float64 `json:"alpha"` // 0: unscaled (MiniMind's y = W·x + B·A·x)
+	Params int     `json:"params"`
 }
 
 // Session is a loaded model with its tokenizer. It serves one request at a
@@ -261,6 +280,10 @@ func Load(ctx context.Context, name string, files Files, e model.Engine) (*Sessi
 	if ee, ok := e.(interface{ Err() error }); ok && ee.Err() != nil {
 		return nil, fmt.Errorf("putting the weights on the %s engine: %w", e.Name(), ee.Err())
 	}
+	lora, err := applyAdapters(m, files)
+	if err != nil {
+		return nil, err
+	}
 	bot, err := chat.New(m, tok)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotMiniMind, err)
@@ -278,10 +301,31 @@ func Load(ctx context.Context, name string, files Files, e model.Engine) (*Sessi
 		Layers: cfg.Layers, Hidden: cfg.Hidden, Heads: cfg.Heads, KVHeads: cfg.KVHeads, HeadDim: cfg.HeadDim,
 		FFN: cfg.FFN, Vocab: cfg.Vocab, MaxPos: cfg.MaxPos, MoE: cfg.UseMoE, Experts: cfg.Experts,
 		WeightsFile: weights, Engine: e.Name(), Thinking: strings.Contains(tmpl, "open_thinking"),
-		Config: cj,
+		Config: cj, LoRA: lora,
 	}}
 	s.info.LoadMs = ms(time.Since(start))
 	return s, nil
+}
+
+// applyAdapters attaches the LoRA adapters of files (AdapterFile and
+// AdapterConfigFile) to m without merging them; nil when there are none.
+func applyAdapters(m *model.Model, files Files) (*LoRAInfo, error) {
+	data := files[AdapterFile]
+	if data == nil {
+		return nil, nil
+	}
+	a, err := checkpoint.ParseAdapters(AdapterFile, data, files[AdapterConfigFile])
+	if err != nil {
+		return nil, fmt.Errorf("LoRA adapters: %w", err)
+	}
+	l, err := model.LoadLoRA(m, a.Tensors, a.Shapes, model.LoRAOptions{Alpha: a.Alpha})
+	if err != nil {
+		return nil, fmt.Errorf("LoRA adapters %s: %w", AdapterFile, err)
+	}
+	if ee, ok := m.Engine.(interface{ Err() error }); ok && ee.Err() != nil {
+		return nil, fmt.Errorf("putting the LoRA adapters on the %s engine: %w", m.Engine.Name(), ee.Err())
+	}
+	return &LoRAInfo{File: AdapterFile, Layers: len(l.Adapters), Rank: l.Rank, Alpha: l.Alpha, Params: l.ParamCount()}, nil
 }
 
 // Info describes the loaded model.

@@ -361,9 +361,13 @@ async function readBody(r, total, onBytes, url) {
 
 // ---- load -------------------------------------------------------------------
 
+// LoRA adapters served beside the model (PEFT's file names), applied
+// without merging by the runtime.
+const ADAPTER_FILE = "adapter_model.safetensors";
+
 function pickWeights(names) {
   if (names.includes("model.safetensors")) return "model.safetensors";
-  const st = names.filter((n) => n.endsWith(".safetensors"));
+  const st = names.filter((n) => n.endsWith(".safetensors") && n !== ADAPTER_FILE);
   if (st.length) return st[0];
   const pth = names.filter((n) => n.endsWith(".pth"));
   return pth.find((n) => n.startsWith("full_sft")) || pth[0] || null;
@@ -401,7 +405,7 @@ async function load(msg, progress) {
   // before the weights are read.
   const files = {};
   const weights = byName.get(weightsName);
-  const small = [...byName.values()].filter((e) => e !== weights && (e.name.endsWith(".json")));
+  const small = [...byName.values()].filter((e) => e !== weights && (e.name.endsWith(".json") || e.name === ADAPTER_FILE));
   const totalBytes = [weights, ...small].reduce((s, e) => s + (e.size || 0), 0);
   let doneBytes = 0;
   let fromCache = true;
