@@ -117,7 +117,13 @@ kput:
 // func dot4x8(k int, x, b *float32, ldb int, out *[4]float32)
 //
 // x [k]; four rows of b [4, ldb]; k a positive multiple of 8. Two
-// accumulators per row (Y4..Y11) over 16 columns per iteration.
+// accumulators per row (Y4..Y11) over 16 columns per iteration, the tail of
+// 8 columns into the first. The rows are read one after another, not
+// interleaved: in a matrix–vector product the four rows are adjacent in
+// memory, so this reads one sequential stream, which the hardware
+// prefetcher follows at nearly the full read bandwidth (four interleaved
+// streams reached about half of it). Each row's sums are the same as when
+// the rows were interleaved, bit for bit.
 TEXT ·dot4x8(SB), NOSPLIT, $0-40
 	MOVQ k+0(FP), CX
 	MOVQ x+8(FP), SI
@@ -127,45 +133,98 @@ TEXT ·dot4x8(SB), NOSPLIT, $0-40
 	LEAQ (R10)(R8*1), R11
 	LEAQ (R11)(R8*1), R12
 	LEAQ (R12)(R8*1), R13
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	XORQ AX, AX
 	SHLQ $2, CX              // k in bytes
 	MOVQ CX, DX
 	ANDQ $-64, DX            // bytes covered by 16-float steps
 
-d4loop16:
+	// row 0: Y4, Y5
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ AX, AX
+
+d4r0loop16:
 	CMPQ AX, DX
-	JGE  d4tail8
+	JGE  d4r0tail8
 	VMOVUPS (SI)(AX*1), Y0
 	VMOVUPS 32(SI)(AX*1), Y1
 	VFMADD231PS (R10)(AX*1), Y0, Y4
 	VFMADD231PS 32(R10)(AX*1), Y1, Y5
+	ADDQ $64, AX
+	JMP  d4r0loop16
+
+d4r0tail8:
+	CMPQ AX, CX
+	JGE  d4r0done
+	VMOVUPS (SI)(AX*1), Y0
+	VFMADD231PS (R10)(AX*1), Y0, Y4
+
+d4r0done:
+	// row 1: Y6, Y7
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+
+d4r1loop16:
+	CMPQ AX, DX
+	JGE  d4r1tail8
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS 32(SI)(AX*1), Y1
 	VFMADD231PS (R11)(AX*1), Y0, Y6
 	VFMADD231PS 32(R11)(AX*1), Y1, Y7
+	ADDQ $64, AX
+	JMP  d4r1loop16
+
+d4r1tail8:
+	CMPQ AX, CX
+	JGE  d4r1done
+	VMOVUPS (SI)(AX*1), Y0
+	VFMADD231PS (R11)(AX*1), Y0, Y6
+
+d4r1done:
+	// row 2: Y8, Y9
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	XORQ AX, AX
+
+d4r2loop16:
+	CMPQ AX, DX
+	JGE  d4r2tail8
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS 32(SI)(AX*1), Y1
 	VFMADD231PS (R12)(AX*1), Y0, Y8
 	VFMADD231PS 32(R12)(AX*1), Y1, Y9
+	ADDQ $64, AX
+	JMP  d4r2loop16
+
+d4r2tail8:
+	CMPQ AX, CX
+	JGE  d4r2done
+	VMOVUPS (SI)(AX*1), Y0
+	VFMADD231PS (R12)(AX*1), Y0, Y8
+
+d4r2done:
+	// row 3: Y10, Y11
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ AX, AX
+
+d4r3loop16:
+	CMPQ AX, DX
+	JGE  d4r3tail8
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS 32(SI)(AX*1), Y1
 	VFMADD231PS (R13)(AX*1), Y0, Y10
 	VFMADD231PS 32(R13)(AX*1), Y1, Y11
 	ADDQ $64, AX
-	JMP  d4loop16
+	JMP  d4r3loop16
 
-d4tail8:
+d4r3tail8:
 	CMPQ AX, CX
-	JGE  d4reduce
+	JGE  d4r3done
 	VMOVUPS (SI)(AX*1), Y0
-	VFMADD231PS (R10)(AX*1), Y0, Y4
-	VFMADD231PS (R11)(AX*1), Y0, Y6
-	VFMADD231PS (R12)(AX*1), Y0, Y8
 	VFMADD231PS (R13)(AX*1), Y0, Y10
 
-d4reduce:
+d4r3done:
 	VADDPS Y5, Y4, Y4        // row 0
 	VADDPS Y7, Y6, Y6        // row 1
 	VADDPS Y9, Y8, Y8        // row 2
