@@ -254,10 +254,10 @@ func promptIDs(s *session.Session, text string, ids []int32, chat bool) ([]int32
 	return s.Tokenize(text).IDs, nil
 }
 
-// trace(input: string | number[], chat: bool) → Promise<{ids, pieces,
-// config, steps: [{name, shape, data: Float32Array}]}>. A string is encoded
-// as it is, or as one user message of the chat template when chat is set.
-func (r *runner) trace(_ js.Value, args []js.Value) any {
+// withPrompt reads the (input, chat) arguments and returns a promise of
+// fn's result, called with the loaded session and the prompt's ids while the
+// session is held.
+func (r *runner) withPrompt(args []js.Value, fn func(s *session.Session, ids []int32) (any, error)) any {
 	text, ids := promptArg(arg(args, 0))
 	chat := arg(args, 1).Truthy()
 	return promise(func() (any, error) {
@@ -271,6 +271,15 @@ func (r *runner) trace(_ js.Value, args []js.Value) any {
 		if err != nil {
 			return nil, err
 		}
+		return fn(s, ids)
+	})
+}
+
+// trace(input: string | number[], chat: bool) → Promise<{ids, pieces,
+// config, steps: [{name, shape, data: Float32Array}]}>. A string is encoded
+// as it is, or as one user message of the chat template when chat is set.
+func (r *runner) trace(_ js.Value, args []js.Value) any {
+	return r.withPrompt(args, func(s *session.Session, ids []int32) (any, error) {
 		tr, err := s.Trace(ids)
 		if err != nil {
 			return nil, err
@@ -296,19 +305,7 @@ func (r *runner) trace(_ js.Value, args []js.Value) any {
 // session.Walk>: the detailed trace of the prompt and of the greedy next
 // token's decode step, kept in this worker; walkStep hands out one step.
 func (r *runner) walk(_ js.Value, args []js.Value) any {
-	text, ids := promptArg(arg(args, 0))
-	chat := arg(args, 1).Truthy()
-	return promise(func() (any, error) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		s := r.sess
-		if s == nil {
-			return nil, errNoModel
-		}
-		ids, err := promptIDs(s, text, ids, chat)
-		if err != nil {
-			return nil, err
-		}
+	return r.withPrompt(args, func(s *session.Session, ids []int32) (any, error) {
 		// The previous walk stays until this one succeeds: the page keeps
 		// showing it when the new prompt is refused.
 		w, err := s.Walk(ids)

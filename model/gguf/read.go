@@ -185,15 +185,22 @@ func (f *File) wrongType(key string, v any, want string) error {
 
 // String returns a string metadata value.
 func (f *File) String(key string) (string, error) {
+	return typedValue[string](f, key, "a string")
+}
+
+// typedValue returns the metadata value of key as a T, or an error naming
+// the key when it is missing or of another type (want says what T is).
+func typedValue[T any](f *File, key, want string) (T, error) {
+	var zero T
 	v, ok := f.Value(key)
 	if !ok {
-		return "", f.missing(key)
+		return zero, f.missing(key)
 	}
-	s, ok := v.(string)
+	t, ok := v.(T)
 	if !ok {
-		return "", f.wrongType(key, v, "a string")
+		return zero, f.wrongType(key, v, want)
 	}
-	return s, nil
+	return t, nil
 }
 
 // Uint returns a non-negative integer metadata value of any integer type.
@@ -228,28 +235,12 @@ func (f *File) Float(key string) (float64, error) {
 
 // Bool returns a bool metadata value.
 func (f *File) Bool(key string) (bool, error) {
-	v, ok := f.Value(key)
-	if !ok {
-		return false, f.missing(key)
-	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, f.wrongType(key, v, "a bool")
-	}
-	return b, nil
+	return typedValue[bool](f, key, "a bool")
 }
 
 // Strings returns an array-of-strings metadata value.
 func (f *File) Strings(key string) ([]string, error) {
-	v, ok := f.Value(key)
-	if !ok {
-		return nil, f.missing(key)
-	}
-	s, ok := v.([]string)
-	if !ok {
-		return nil, f.wrongType(key, v, "an array of strings")
-	}
-	return s, nil
+	return typedValue[[]string](f, key, "an array of strings")
 }
 
 // Ints returns an array metadata value of any integer type.
