@@ -12,8 +12,24 @@ import (
 // the CPU has it, portable Go otherwise.
 var qkern = selectQKernels(cpufeat.F16C)
 
-var avxQKernels = &qkernels{name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8AVX, q4: dotQ4AVX, cvtF16: cvtF16AVX,
-	cvtQ8: cvtQ8AVX, cvtQ4: cvtQ4AVX, q8x8: dotQ8X8AVX, q4x8: dotQ4X8AVX}
+// The float Q8_0 / Q4_0 dots are the portable ones: with AVX2 QNT uses the
+// integer kernels for them.
+// quantX8 rounds x [32·nb] to int8 blocks: values q, magnitudes a, scales
+// d [nb] and offsets c [8·nb] (see xInt8).
+//
+//go:noescape
+func quantX8(nb int, x *float32, q, a *byte, d *float32, c *int32)
+
+func quantXAVX(xi *xInt8, x []float32) {
+	nb := len(xi.d)
+	if nb == 0 || len(x) < 32*nb || len(xi.q) < 32*nb || len(xi.a) < 32*nb || len(xi.c) < 8*nb {
+		panic("gemm: quantXAVX: short input")
+	}
+	quantX8(nb, unsafe.SliceData(x), unsafe.SliceData(xi.q), unsafe.SliceData(xi.a), unsafe.SliceData(xi.d), unsafe.SliceData(xi.c))
+}
+
+var avxQKernels = &qkernels{quantX: quantXAVX, name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8Go, q4: dotQ4Go, cvtF16: cvtF16AVX,
+	cvtQ8: cvtQ8AVX, cvtQ4: cvtQ4AVX, q8x8: dotQ8X8AVX, q4x8: dotQ4X8AVX, q8x4: dotQ8X4AVX, q4x4: dotQ4X4AVX}
 
 func selectQKernels(ok bool) *qkernels {
 	if ok {
@@ -26,16 +42,6 @@ func selectQKernels(ok bool) *qkernels {
 //
 //go:noescape
 func dotF16x16(n int, x *float32, w *byte) float32
-
-// dotQ8Blocks returns x · the nb Q8_0 blocks at w (x has 32·nb values).
-//
-//go:noescape
-func dotQ8Blocks(nb int, x *float32, w *byte) float32
-
-// dotQ4Blocks returns x · the nb Q4_0 blocks at w (x has 32·nb values).
-//
-//go:noescape
-func dotQ4Blocks(nb int, x *float32, w *byte) float32
 
 // cvtF16x8 converts n halves at src to float32 at dst; n is a positive
 // multiple of 8.
@@ -51,36 +57,40 @@ func cvtF16AVX(dst []float32, b []byte) {
 	cvtF16Go(dst[n:], b[2*n:])
 }
 
-// cvtQ8Blocks dequantizes nb Q8_0 blocks at w into dst [32·nb].
+// cvtQ8Blocks / cvtQ4Blocks dequantize nb Q8_0 / Q4_0 blocks into dst
+// [32·nb]: block b's half scale at s + b·stride, its values at v + b·stride.
 //
 //go:noescape
-func cvtQ8Blocks(nb int, dst *float32, w *byte)
+func cvtQ8Blocks(nb int, dst *float32, s, v *byte, stride int)
 
-// cvtQ4Blocks dequantizes nb Q4_0 blocks at w into dst [32·nb].
-//
 //go:noescape
-func cvtQ4Blocks(nb int, dst *float32, w *byte)
+func cvtQ4Blocks(nb int, dst *float32, s, v *byte, stride int)
 
-func cvtQ8AVX(dst []float32, b []byte) {
-	nb := len(dst) / 32
-	if nb == 0 || len(b) < nb*34 {
-		cvtQ8Go(dst, b)
-		return
-	}
-	cvtQ8Blocks(nb, unsafe.SliceData(dst), unsafe.SliceData(b))
+// stridedOK reports whether nb blocks at stride fit s and v (vb value bytes each).
+func stridedOK(nb int, s, v []byte, stride, vb int) bool {
+	return nb > 0 && len(s) >= (nb-1)*stride+2 && len(v) >= (nb-1)*stride+vb
 }
 
-func cvtQ4AVX(dst []float32, b []byte) {
+func cvtQ8AVX(dst []float32, s, v []byte, stride int) {
 	nb := len(dst) / 32
-	if nb == 0 || len(b) < nb*18 {
-		cvtQ4Go(dst, b)
+	if !stridedOK(nb, s, v, stride, 32) {
+		cvtQ8Go(dst, s, v, stride)
 		return
 	}
-	cvtQ4Blocks(nb, unsafe.SliceData(dst), unsafe.SliceData(b))
+	cvtQ8Blocks(nb, unsafe.SliceData(dst), unsafe.SliceData(s), unsafe.SliceData(v), stride)
+}
+
+func cvtQ4AVX(dst []float32, s, v []byte, stride int) {
+	nb := len(dst) / 32
+	if !stridedOK(nb, s, v, stride, 16) {
+		cvtQ4Go(dst, s, v, stride)
+		return
+	}
+	cvtQ4Blocks(nb, unsafe.SliceData(dst), unsafe.SliceData(s), unsafe.SliceData(v), stride)
 }
 
 // dotQ8Q8 and dotQ4Q8 multiply nb blocks of int8-quantized x (values xq
-// [32·nb], scales xd [nb]) with Q8_0 / Q4_0 blocks at w.
+// [32·nb], scales xd [nb]) with Q8_0 / Q4_0 blocks at w (GGUF layout).
 //
 //go:noescape
 func dotQ8Q8(nb int, xq *byte, xd *float32, w *byte) float32
@@ -109,18 +119,27 @@ func dotF16AVX(x []float32, b []byte) float32 {
 	return dotF16x16(len(x), unsafe.SliceData(x), unsafe.SliceData(b))
 }
 
-func dotQ8AVX(x []float32, b []byte) float32 {
-	nb := len(x) / 32
-	if nb == 0 || len(b) < nb*34 {
-		return dotQ8Go(x, b)
+// dotQ8Q8x4 and dotQ4Q8x4 multiply a packed group of four Q8_0 / Q4_0 rows
+// (QMatrix) with x rounded to nb int8 blocks; see the assembly.
+//
+//go:noescape
+func dotQ8Q8x4(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
+
+//go:noescape
+func dotQ4Q8x4(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
+
+func dotQ8X4AVX(x *xInt8, grp []byte, out *[4]float32) {
+	nb := len(x.d)
+	if nb == 0 || len(x.q) < 32*nb || len(x.a) < 32*nb || len(grp) < 136*nb {
+		panic("gemm: dotQ8X4AVX: short input")
 	}
-	return dotQ8Blocks(nb, unsafe.SliceData(x), unsafe.SliceData(b))
+	dotQ8Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.a), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
 }
 
-func dotQ4AVX(x []float32, b []byte) float32 {
-	nb := len(x) / 32
-	if nb == 0 || len(b) < nb*18 {
-		return dotQ4Go(x, b)
+func dotQ4X4AVX(x *xInt8, grp []byte, out *[4]float32) {
+	nb := len(x.d)
+	if nb == 0 || len(x.q) < 32*nb || len(x.c) < 8*nb || len(grp) < 72*nb {
+		panic("gemm: dotQ4X4AVX: short input")
 	}
-	return dotQ4Blocks(nb, unsafe.SliceData(x), unsafe.SliceData(b))
+	dotQ4Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
 }

@@ -51,135 +51,6 @@ f16reduce:
 	MOVSS X4, ret+24(FP)
 	RET
 
-// func dotQ8Blocks(nb int, x *float32, w *byte) float32
-//
-// Each 34-byte block: a half scale d and 32 int8 values q. The block's
-// Σ x·q is formed in Y1 and added to the accumulator Y8 as d·Σ (one FMA).
-TEXT ·dotQ8Blocks(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX
-	MOVQ x+8(FP), SI
-	MOVQ w+16(FP), DI
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-
-q8loop:
-	TESTQ CX, CX
-	JZ    q8reduce
-	MOVWLZX (DI), AX
-	MOVQ AX, X0
-	VCVTPH2PS X0, X0
-	VBROADCASTSS X0, Y0          // d
-	VPMOVSXBD 2(DI), Y1          // q[0..7] as int32
-	VPMOVSXBD 10(DI), Y2
-	VPMOVSXBD 18(DI), Y3
-	VPMOVSXBD 26(DI), Y4
-	VCVTDQ2PS Y1, Y1
-	VCVTDQ2PS Y2, Y2
-	VCVTDQ2PS Y3, Y3
-	VCVTDQ2PS Y4, Y4
-	VMULPS (SI), Y1, Y1
-	VMULPS 32(SI), Y2, Y2
-	VFMADD231PS 64(SI), Y3, Y1
-	VFMADD231PS 96(SI), Y4, Y2
-	VADDPS Y2, Y1, Y1
-	VFMADD231PS Y1, Y0, Y8       // acc += d·Σ
-	ADDQ $34, DI
-	ADDQ $128, SI
-	DECQ CX
-	JZ   q8reduce
-	// second block into Y9, to overlap the accumulation chains
-	MOVWLZX (DI), AX
-	MOVQ AX, X0
-	VCVTPH2PS X0, X0
-	VBROADCASTSS X0, Y0
-	VPMOVSXBD 2(DI), Y1
-	VPMOVSXBD 10(DI), Y2
-	VPMOVSXBD 18(DI), Y3
-	VPMOVSXBD 26(DI), Y4
-	VCVTDQ2PS Y1, Y1
-	VCVTDQ2PS Y2, Y2
-	VCVTDQ2PS Y3, Y3
-	VCVTDQ2PS Y4, Y4
-	VMULPS (SI), Y1, Y1
-	VMULPS 32(SI), Y2, Y2
-	VFMADD231PS 64(SI), Y3, Y1
-	VFMADD231PS 96(SI), Y4, Y2
-	VADDPS Y2, Y1, Y1
-	VFMADD231PS Y1, Y0, Y9
-	ADDQ $34, DI
-	ADDQ $128, SI
-	DECQ CX
-	JMP  q8loop
-
-q8reduce:
-	VADDPS Y9, Y8, Y8
-	VEXTRACTF128 $1, Y8, X5
-	VADDPS X5, X8, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	VZEROUPPER
-	MOVSS X4, ret+24(FP)
-	RET
-
-// func dotQ4Blocks(nb int, x *float32, w *byte) float32
-//
-// Each 18-byte block: a half scale d and 16 bytes; byte j holds value j
-// (low nibble) and value j+16 (high nibble), both offset by 8.
-TEXT ·dotQ4Blocks(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX
-	MOVQ x+8(FP), SI
-	MOVQ w+16(FP), DI
-	MOVQ $0x0F0F0F0F0F0F0F0F, AX
-	MOVQ AX, X14
-	VPBROADCASTQ X14, X14        // nibble mask
-	MOVQ $0x0808080808080808, AX
-	MOVQ AX, X13
-	VPBROADCASTQ X13, X13        // 8 in every byte
-	VXORPS Y8, Y8, Y8
-
-q4loop:
-	TESTQ CX, CX
-	JZ    q4reduce
-	MOVWLZX (DI), AX
-	MOVQ AX, X0
-	VCVTPH2PS X0, X0
-	VBROADCASTSS X0, Y0          // d
-	VMOVDQU 2(DI), X1            // 16 packed bytes
-	VPAND X14, X1, X2            // values 0..15
-	VPSRLW $4, X1, X3
-	VPAND X14, X3, X3            // values 16..31
-	VPSUBB X13, X2, X2           // q − 8
-	VPSUBB X13, X3, X3
-	VPMOVSXBD X2, Y4             // values 0..7
-	VPSRLDQ $8, X2, X2
-	VPMOVSXBD X2, Y5             // 8..15
-	VPMOVSXBD X3, Y6             // 16..23
-	VPSRLDQ $8, X3, X3
-	VPMOVSXBD X3, Y7             // 24..31
-	VCVTDQ2PS Y4, Y4
-	VCVTDQ2PS Y5, Y5
-	VCVTDQ2PS Y6, Y6
-	VCVTDQ2PS Y7, Y7
-	VMULPS (SI), Y4, Y4
-	VMULPS 32(SI), Y5, Y5
-	VFMADD231PS 64(SI), Y6, Y4
-	VFMADD231PS 96(SI), Y7, Y5
-	VADDPS Y5, Y4, Y4
-	VFMADD231PS Y4, Y0, Y8       // acc += d·Σ
-	ADDQ $18, DI
-	ADDQ $128, SI
-	DECQ CX
-	JMP  q4loop
-
-q4reduce:
-	VEXTRACTF128 $1, Y8, X5
-	VADDPS X5, X8, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	VZEROUPPER
-	MOVSS X4, ret+24(FP)
-	RET
-
 // func cvtF16x8(n int, dst *float32, src *byte)
 //
 // dst[i] = half(src[i]) for i < n; n a positive multiple of 8.
@@ -198,21 +69,24 @@ cvtloop:
 	VZEROUPPER
 	RET
 
-// func cvtQ8Blocks(nb int, dst *float32, w *byte)
+// func cvtQ8Blocks(nb int, dst *float32, s, v *byte, stride int)
 //
-// dst[32b+i] = d_b·q_b[i] for the nb Q8_0 blocks at w.
-TEXT ·cvtQ8Blocks(SB), NOSPLIT, $0-24
+// dst[32b+i] = d_b·q_b[i] for nb Q8_0 blocks: the half scale d_b at
+// s + b·stride, the 32 int8 values q_b at v + b·stride.
+TEXT ·cvtQ8Blocks(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX
 	MOVQ dst+8(FP), DI
-	MOVQ w+16(FP), SI
+	MOVQ s+16(FP), SI
+	MOVQ v+24(FP), BX
+	MOVQ stride+32(FP), DX
 
 cq8loop:
 	VPBROADCASTW (SI), X0
 	VCVTPH2PS X0, Y0             // d in every lane
-	VPMOVSXBD 2(SI), Y1
-	VPMOVSXBD 10(SI), Y2
-	VPMOVSXBD 18(SI), Y3
-	VPMOVSXBD 26(SI), Y4
+	VPMOVSXBD (BX), Y1
+	VPMOVSXBD 8(BX), Y2
+	VPMOVSXBD 16(BX), Y3
+	VPMOVSXBD 24(BX), Y4
 	VCVTDQ2PS Y1, Y1
 	VCVTDQ2PS Y2, Y2
 	VCVTDQ2PS Y3, Y3
@@ -225,20 +99,24 @@ cq8loop:
 	VMOVUPS Y2, 32(DI)
 	VMOVUPS Y3, 64(DI)
 	VMOVUPS Y4, 96(DI)
-	ADDQ $34, SI
+	ADDQ DX, SI
+	ADDQ DX, BX
 	ADDQ $128, DI
 	DECQ CX
 	JNZ  cq8loop
 	VZEROUPPER
 	RET
 
-// func cvtQ4Blocks(nb int, dst *float32, w *byte)
+// func cvtQ4Blocks(nb int, dst *float32, s, v *byte, stride int)
 //
-// dst[32b+j] = d_b·(lo nibble of byte j − 8), dst[32b+16+j] = d_b·(hi − 8).
-TEXT ·cvtQ4Blocks(SB), NOSPLIT, $0-24
+// dst[32b+j] = d_b·(lo nibble of v_b[j] − 8), dst[32b+16+j] = d_b·(hi − 8),
+// with d_b at s + b·stride and the 16 bytes v_b at v + b·stride.
+TEXT ·cvtQ4Blocks(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX
 	MOVQ dst+8(FP), DI
-	MOVQ w+16(FP), SI
+	MOVQ s+16(FP), SI
+	MOVQ v+24(FP), BX
+	MOVQ stride+32(FP), DX
 	MOVQ $0x0F0F0F0F0F0F0F0F, AX
 	MOVQ AX, X14
 	VPBROADCASTQ X14, X14
@@ -249,7 +127,7 @@ TEXT ·cvtQ4Blocks(SB), NOSPLIT, $0-24
 cq4loop:
 	VPBROADCASTW (SI), X0
 	VCVTPH2PS X0, Y0
-	VMOVDQU 2(SI), X1
+	VMOVDQU (BX), X1
 	VPAND X14, X1, X2
 	VPSRLW $4, X1, X3
 	VPAND X14, X3, X3
@@ -273,7 +151,8 @@ cq4loop:
 	VMOVUPS Y5, 32(DI)
 	VMOVUPS Y6, 64(DI)
 	VMOVUPS Y7, 96(DI)
-	ADDQ $18, SI
+	ADDQ DX, SI
+	ADDQ DX, BX
 	ADDQ $128, DI
 	DECQ CX
 	JNZ  cq4loop
@@ -369,4 +248,235 @@ q4q8loop:
 	VHADDPS X4, X4, X4
 	VZEROUPPER
 	MOVSS X4, ret+32(FP)
+	RET
+
+// func dotQ8Q8x4(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
+//
+// A packed group of four Q8_0 rows (QMatrix: per block, 8 bytes of the four
+// rows' half scales, then their 4 × 32 int8 values; 136 bytes) against x
+// rounded to int8 blocks: xq [32·nb] its values, xa [32·nb] their magnitudes
+// |xq|, xd [nb] the block scales. For each block and row the 32 products are
+// summed exactly in int32: VPMADDUBSW multiplies |x| (unsigned) by w·sign(x)
+// (signed; the weights must not hold −128, whose negation wraps), VPMADDWD
+// adds the int16 pairs. Three VPHADDD fold the four rows' partial sums into
+// [r0 r1 r2 r3 | r0 r1 r2 r3] (the block's values 0..15 | 16..31), which is
+// converted to float32 once and added to the accumulator with one FMA by
+// [dw_r·dx_b]: x, its scale and the float work are shared by four rows.
+TEXT ·dotQ8Q8x4(SB), NOSPLIT, $0-48
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), BX
+	MOVQ xa+16(FP), SI
+	MOVQ xd+24(FP), R8
+	MOVQ w+32(FP), DI
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15         // 1 in every int16
+	VXORPS Y8, Y8, Y8
+
+q8x4loop:
+	VMOVDQU (BX), Y0             // xq [32] (signs)
+	VMOVDQU (SI), Y1             // |xq| [32]
+	VMOVDQU 8(DI), Y2            // row 0: w [32]
+	VMOVDQU 40(DI), Y3
+	VMOVDQU 72(DI), Y4
+	VMOVDQU 104(DI), Y5
+	VPSIGNB Y0, Y2, Y2           // w·sign(x)
+	VPSIGNB Y0, Y3, Y3
+	VPSIGNB Y0, Y4, Y4
+	VPSIGNB Y0, Y5, Y5
+	VPMADDUBSW Y2, Y1, Y2        // |x|·w·sign(x) = x·w, int16 pair sums
+	VPMADDUBSW Y3, Y1, Y3
+	VPMADDUBSW Y4, Y1, Y4
+	VPMADDUBSW Y5, Y1, Y5
+	VPMADDWD Y15, Y2, Y2         // int32 [8]
+	VPMADDWD Y15, Y3, Y3
+	VPMADDWD Y15, Y4, Y4
+	VPMADDWD Y15, Y5, Y5
+	VPHADDD Y3, Y2, Y2           // [r0 r0 r1 r1 | r0 r0 r1 r1]
+	VPHADDD Y5, Y4, Y4           // [r2 r2 r3 r3 | r2 r2 r3 r3]
+	VPHADDD Y4, Y2, Y2           // [r0 r1 r2 r3 | r0 r1 r2 r3]
+	VCVTDQ2PS Y2, Y2
+	VPBROADCASTQ (DI), X6        // the four half scales, twice
+	VCVTPH2PS X6, Y6
+	VBROADCASTSS (R8), Y7        // dx
+	VMULPS Y7, Y6, Y6
+	VFMADD231PS Y2, Y6, Y8       // acc += dw·dx·Σ
+	ADDQ $136, DI
+	ADDQ $32, BX
+	ADDQ $32, SI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q8x4loop
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8            // [r0 r1 r2 r3]
+	MOVQ out+40(FP), DX
+	VMOVUPS X8, (DX)
+	VZEROUPPER
+	RET
+
+// func dotQ4Q8x4(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
+//
+// A packed group of four Q4_0 rows (per block, 8 bytes of half scales, then
+// the rows' 4 × 16 bytes; 72 bytes) against x rounded to int8 blocks (xq
+// [32·nb], scales xd [nb]). A row's 16 bytes are loaded into both halves of
+// a register and the high half shifted right by 4 bits, so after masking the
+// low half holds values 0..15 and the high half 16..31 as unsigned nibbles
+// u = q + 8. VPMADDUBSW multiplies u by x exactly; the offset is taken off
+// after the rows are folded (as in dotQ8Q8x4) by subtracting xc [nb, 8]:
+// 8·Σ x over the block's values 0..15 in lanes 0..3 and 16..31 in 4..7.
+TEXT ·dotQ4Q8x4(SB), NOSPLIT, $0-48
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), BX
+	MOVQ xc+16(FP), SI
+	MOVQ xd+24(FP), R8
+	MOVQ w+32(FP), DI
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15         // 1 in every int16
+	MOVQ $0x0F0F0F0F0F0F0F0F, DX
+	MOVQ DX, X14
+	VPBROADCASTQ X14, Y14        // nibble mask
+	MOVQ $4, DX
+	MOVQ DX, X13
+	VPBROADCASTD X13, X13        // [4 4 4 4]
+	VPXOR Y12, Y12, Y12
+	VINSERTI128 $1, X13, Y12, Y13 // dword shift counts [0 0 0 0 | 4 4 4 4]
+	VXORPS Y8, Y8, Y8
+
+q4x4loop:
+	VMOVDQU (BX), Y0             // xq [32]
+	VBROADCASTI128 8(DI), Y2     // row 0's 16 bytes, twice
+	VBROADCASTI128 24(DI), Y3
+	VBROADCASTI128 40(DI), Y4
+	VBROADCASTI128 56(DI), Y5
+	VPSRLVD Y13, Y2, Y2
+	VPSRLVD Y13, Y3, Y3
+	VPSRLVD Y13, Y4, Y4
+	VPSRLVD Y13, Y5, Y5
+	VPAND Y14, Y2, Y2            // u [32]: values 0..15 | 16..31, plus 8
+	VPAND Y14, Y3, Y3
+	VPAND Y14, Y4, Y4
+	VPAND Y14, Y5, Y5
+	VPMADDUBSW Y0, Y2, Y2        // u·x, int16 pair sums
+	VPMADDUBSW Y0, Y3, Y3
+	VPMADDUBSW Y0, Y4, Y4
+	VPMADDUBSW Y0, Y5, Y5
+	VPMADDWD Y15, Y2, Y2
+	VPMADDWD Y15, Y3, Y3
+	VPMADDWD Y15, Y4, Y4
+	VPMADDWD Y15, Y5, Y5
+	VPHADDD Y3, Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPHADDD Y4, Y2, Y2           // Σ u·x: [r0 r1 r2 r3 | r0 r1 r2 r3]
+	VPSUBD (SI), Y2, Y2          // Σ (u − 8)·x
+	VCVTDQ2PS Y2, Y2
+	VPBROADCASTQ (DI), X6
+	VCVTPH2PS X6, Y6
+	VBROADCASTSS (R8), Y7
+	VMULPS Y7, Y6, Y6
+	VFMADD231PS Y2, Y6, Y8
+	ADDQ $72, DI
+	ADDQ $32, BX
+	ADDQ $32, SI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q4x4loop
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	MOVQ out+40(FP), DX
+	VMOVUPS X8, (DX)
+	VZEROUPPER
+	RET
+
+DATA q8xperm<>+0(SB)/4, $0
+DATA q8xperm<>+4(SB)/4, $4
+DATA q8xperm<>+8(SB)/4, $1
+DATA q8xperm<>+12(SB)/4, $5
+DATA q8xperm<>+16(SB)/4, $2
+DATA q8xperm<>+20(SB)/4, $6
+DATA q8xperm<>+24(SB)/4, $3
+DATA q8xperm<>+28(SB)/4, $7
+GLOBL q8xperm<>(SB), RODATA|NOPTR, $32
+
+// func quantX8(nb int, x *float32, q, a *byte, d *float32, c *int32)
+//
+// Rounds x [32·nb] to int8 blocks for the integer kernels: per block,
+// d = max|x| / 127, q = round(x / d) (to nearest even, as VCVTPS2DQ does),
+// a = |q|, and c [8] = 8·Σ q over values 0..15 (lanes 0..3) and 16..31
+// (lanes 4..7). A block of zeros gets d = 0 and q = 0.
+TEXT ·quantX8(SB), NOSPLIT, $0-48
+	MOVQ nb+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ q+16(FP), DI
+	MOVQ a+24(FP), BX
+	MOVQ d+32(FP), R8
+	MOVQ c+40(FP), R9
+	MOVL $0x7fffffff, AX
+	MOVQ AX, X15
+	VPBROADCASTD X15, Y15        // |·| mask
+	MOVL $0x42fe0000, AX         // 127.0
+	MOVQ AX, X14
+	MOVL $0x3f800000, AX         // 1.0
+	MOVQ AX, X13
+	VMOVDQU q8xperm<>(SB), Y12
+	VXORPS X11, X11, X11
+
+qxloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VANDPS Y15, Y0, Y4
+	VANDPS Y15, Y1, Y5
+	VANDPS Y15, Y2, Y6
+	VANDPS Y15, Y3, Y7
+	VMAXPS Y5, Y4, Y4
+	VMAXPS Y7, Y6, Y6
+	VMAXPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0x4E, X4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0xB1, X4, X5
+	VMAXPS X5, X4, X4            // amax in every lane
+	VDIVSS X14, X4, X5           // d = amax / 127
+	VMOVSS X5, (R8)
+	VDIVSS X5, X13, X6           // 1 / d (inf when d = 0)
+	VCMPSS $4, X11, X5, X7       // d ≠ 0
+	VANDPS X7, X6, X6            // id, 0 when d = 0
+	VBROADCASTSS X6, Y6
+	VMULPS Y6, Y0, Y0
+	VMULPS Y6, Y1, Y1
+	VMULPS Y6, Y2, Y2
+	VMULPS Y6, Y3, Y3
+	VCVTPS2DQ Y0, Y0             // int32, rounded to nearest even
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	// c: 8·Σ q[0..15] ×4 | 8·Σ q[16..31] ×4
+	VPADDD Y1, Y0, Y4            // values 0..15, eight partial sums
+	VPADDD Y3, Y2, Y5            // values 16..31
+	VPHADDD Y5, Y4, Y4           // [lo lo hi hi | lo lo hi hi]
+	VPHADDD Y4, Y4, Y4           // [lo hi lo hi | lo hi lo hi]
+	VEXTRACTI128 $1, Y4, X5
+	VPADDD X5, X4, X4            // [lo hi lo hi]
+	VPSLLD $3, X4, X4
+	VPSHUFD $0x00, X4, X5        // lo ×4
+	VPSHUFD $0x55, X4, X6        // hi ×4
+	VINSERTI128 $1, X6, Y5, Y5
+	VMOVDQU Y5, (R9)
+	// q: pack to bytes, then put the dword groups back in order
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y12, Y0
+	VMOVDQU Y0, (DI)
+	VPABSB Y0, Y0
+	VMOVDQU Y0, (BX)
+	ADDQ $128, SI
+	ADDQ $32, DI
+	ADDQ $32, BX
+	ADDQ $4, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  qxloop
+	VZEROUPPER
 	RET

@@ -13,6 +13,15 @@ import (
 // randQ returns a random rows×cols matrix of type t: halves of moderate
 // magnitude for f16, random scales and quants for q8_0 and q4_0.
 func randQ(t QType, rows, cols int, seed uint64) *QMatrix {
+	q, err := NewQMatrix(t, rows, cols, randQData(t, rows, cols, seed))
+	if err != nil {
+		panic(err)
+	}
+	return q
+}
+
+// randQData returns the GGUF-layout bytes of a random [rows, cols] matrix.
+func randQData(t QType, rows, cols int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, 2))
 	half := func() uint16 { // sign, exponent 10..17 (≈ 2^-5 .. 2^2), random mantissa
 		return uint16(r.IntN(2))<<15 | uint16(10+r.IntN(8))<<10 | uint16(r.IntN(1024))
@@ -35,15 +44,14 @@ func randQ(t QType, rows, cols int, seed uint64) *QMatrix {
 				binary.LittleEndian.PutUint16(b[blk*bs:], half()&^(7<<12)) // smaller scales
 				for i := 2; i < bs; i++ {
 					b[blk*bs+i] = byte(r.IntN(256))
+					if t == QQ8_0 && b[blk*bs+i] == 0x80 {
+						b[blk*bs+i] = 0x81 // −128: quantizers never write it (TestQ8Minus128)
+					}
 				}
 			}
 		}
 	}
-	q, err := NewQMatrix(t, rows, cols, data)
-	if err != nil {
-		panic(err)
-	}
-	return q
+	return data
 }
 
 func TestQuantKernels(t *testing.T) {
@@ -106,6 +114,35 @@ func TestQuantKernels(t *testing.T) {
 	t.Logf("quantized kernels: %s", qkern.name)
 }
 
+// TestQ8Minus128 checks a Q8_0 matrix holding −128, which the four-row
+// kernel cannot take (its sign trick would wrap): QNT must fall back to the
+// one-row kernel and still give the exact products.
+func TestQ8Minus128(t *testing.T) {
+	const rows, cols = 8, 64
+	data := make([]byte, rows*QQ8_0.RowBytes(cols))
+	for blk := 0; blk < len(data)/34; blk++ {
+		binary.LittleEndian.PutUint16(data[blk*34:], 0x3c00) // scale 1
+		for i := range 32 {
+			data[blk*34+2+i] = 0x80 // −128
+		}
+	}
+	q, err := NewQMatrix(QQ8_0, rows, cols, data)
+	require.NoError(t, err)
+	require.False(t, q.no128)
+	x := make([]float32, cols)
+	for i := range x {
+		x[i] = -1 // quantized exactly: −127 with scale 1/127
+	}
+	out := make([]float32, rows)
+	QNT(out, x, q, 1, 1)
+	for r := range rows {
+		require.InDelta(t, float32(128*cols), out[r], 1e-3*128*cols, "row %d", r)
+	}
+	q2, err := NewQMatrix(QQ8_0, rows, cols, randQData(QQ8_0, rows, cols, 1))
+	require.NoError(t, err)
+	require.True(t, q2.no128)
+}
+
 func TestHalfTable(t *testing.T) {
 	tab := halfTable()
 	require.Equal(t, float32(1), tab[0x3c00])
@@ -134,21 +171,77 @@ func BenchmarkQNT(b *testing.B) {
 // against the portable ones, bit for bit.
 func TestDequantizeKernels(t *testing.T) {
 	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
-		q := randQ(typ, 3, 96, 5)
-		for r := range 3 {
-			got := make([]float32, 96)
+		const rows, cols = 7, 96 // one group of four rows (packed where the CPU packs) and three plain rows
+		plain := randQData(typ, rows, cols, 5)
+		q, err := NewQMatrix(typ, rows, cols, append([]byte(nil), plain...))
+		require.NoError(t, err)
+		t.Logf("%v: %d rows packed (%s)", typ, q.Packed, qkern.name)
+		rb := typ.RowBytes(cols)
+		for r := range rows {
+			got := make([]float32, cols)
 			q.DequantizeRow(got, r)
-			want := make([]float32, 96)
-			b := q.row(r)
+			want := make([]float32, cols)
+			b := plain[r*rb : (r+1)*rb]
 			switch typ {
 			case QF16:
 				goQKernels.cvtF16(want, b)
 			case QQ8_0:
-				goQKernels.cvtQ8(want, b)
+				goQKernels.cvtQ8(want, b, b[2:], 34)
 			case QQ4_0:
-				goQKernels.cvtQ4(want, b)
+				goQKernels.cvtQ4(want, b, b[2:], 18)
 			}
 			require.Equal(t, want, got, "%v row %d (%s)", typ, r, qkern.name)
 		}
+	}
+}
+
+// BenchmarkQNTStream is a decode-sized matrix–vector product (k = 512) over
+// a weight far larger than the caches ("mem", 96 Mi values: read from
+// memory as in decode) and one that stays in L2 ("l2", 1408 rows): the
+// first shows how close a kernel gets to the read bandwidth, the second its
+// compute speed.
+func BenchmarkQNTStream(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		rows int
+	}{{"mem", 96 << 20 / 512}, {"l2", 1408}} {
+		for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
+			q := randQ(typ, size.rows, 512, 1)
+			x := make([]float32, 512)
+			for i := range x {
+				x[i] = float32(i%7) - 3
+			}
+			out := make([]float32, size.rows)
+			b.Run(size.name+"/"+typ.String(), func(b *testing.B) {
+				b.SetBytes(int64(len(q.Data)))
+				for range b.N {
+					QNT(out, x, q, 1, 1)
+				}
+			})
+		}
+	}
+}
+
+// TestQuantX checks the selected activation quantizer against the portable
+// one, bit for bit: values, magnitudes, scales and offsets, with a block of
+// zeros and a block whose values fall on halves.
+func TestQuantX(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, k := range []int{32, 512, 1408} {
+		x := make([]float32, k)
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * float32(1+i%5)
+		}
+		if k >= 96 {
+			clear(x[32:64]) // a zero block
+			for i := 64; i < 96; i++ {
+				x[i] = float32(i-80) + 0.5 // amax 15.5: ties at ±0.5·127/15.5 steps
+			}
+		}
+		var got, want xInt8
+		got.set(x)
+		want.set(x) // sizes the buffers
+		quantXGo(&want, x)
+		require.Equal(t, want, got, "k=%d (%s)", k, qkern.name)
 	}
 }
