@@ -10,7 +10,7 @@ import (
 
 // qkern is the quantized-dot implementation: AVX2/FMA/F16C assembly when
 // the CPU has it, portable Go otherwise.
-var qkern = selectQKernels(cpufeat.F16C)
+var qkern = selectQKernels(cpufeat.F16C, cpufeat.VNNI)
 
 // The float Q8_0 / Q4_0 dots are the portable ones: with AVX2 QNT uses the
 // integer kernels for them.
@@ -31,8 +31,19 @@ func quantXAVX(xi *xInt8, x []float32) {
 var avxQKernels = &qkernels{quantX: quantXAVX, name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8Go, q4: dotQ4Go, cvtF16: cvtF16AVX,
 	cvtQ8: cvtQ8AVX, cvtQ4: cvtQ4AVX, q8x8: dotQ8X8AVX, q4x8: dotQ4X8AVX, q8x4: dotQ8X4AVX, q4x4: dotQ4X4AVX}
 
-func selectQKernels(ok bool) *qkernels {
-	if ok {
+// vnniQKernels are avxQKernels with the four-row integer kernels on
+// VPDPBUSD (AVX-512 VNNI on 256-bit registers).
+var vnniQKernels = func() *qkernels {
+	k := *avxQKernels
+	k.name, k.q8x4, k.q4x4 = "avx2-f16c-vnni", dotQ8X4VNNI, dotQ4X4VNNI
+	return &k
+}()
+
+func selectQKernels(f16c, vnni bool) *qkernels {
+	switch {
+	case vnni:
+		return vnniQKernels
+	case f16c:
 		return avxQKernels
 	}
 	return goQKernels
@@ -142,4 +153,26 @@ func dotQ4X4AVX(x *xInt8, grp []byte, out *[4]float32) {
 		panic("gemm: dotQ4X4AVX: short input")
 	}
 	dotQ4Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
+}
+
+//go:noescape
+func dotQ8Q8x4VNNI(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
+
+//go:noescape
+func dotQ4Q8x4VNNI(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
+
+func dotQ8X4VNNI(x *xInt8, grp []byte, out *[4]float32) {
+	nb := len(x.d)
+	if nb == 0 || len(x.q) < 32*nb || len(x.a) < 32*nb || len(grp) < 136*nb {
+		panic("gemm: dotQ8X4VNNI: short input")
+	}
+	dotQ8Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.a), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
+}
+
+func dotQ4X4VNNI(x *xInt8, grp []byte, out *[4]float32) {
+	nb := len(x.d)
+	if nb == 0 || len(x.q) < 32*nb || len(x.c) < 8*nb || len(grp) < 72*nb {
+		panic("gemm: dotQ4X4VNNI: short input")
+	}
+	dotQ4Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
 }

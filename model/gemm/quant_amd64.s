@@ -386,6 +386,127 @@ q4x4loop:
 	VZEROUPPER
 	RET
 
+// func dotQ8Q8x4VNNI(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
+//
+// dotQ8Q8x4 with VPDPBUSD (AVX-512 VNNI on YMM registers) in place of
+// VPMADDUBSW + VPMADDWD: the same exact int32 sums.
+TEXT ·dotQ8Q8x4VNNI(SB), NOSPLIT, $0-48
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), BX
+	MOVQ xa+16(FP), SI
+	MOVQ xd+24(FP), R8
+	MOVQ w+32(FP), DI
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15         // 1 in every int16
+	VXORPS Y8, Y8, Y8
+
+q8x4vloop:
+	VMOVDQU (BX), Y0             // xq [32] (signs)
+	VMOVDQU (SI), Y1             // |xq| [32]
+	VMOVDQU 8(DI), Y2            // row 0: w [32]
+	VMOVDQU 40(DI), Y3
+	VMOVDQU 72(DI), Y4
+	VMOVDQU 104(DI), Y5
+	VPSIGNB Y0, Y2, Y2           // w·sign(x)
+	VPSIGNB Y0, Y3, Y3
+	VPSIGNB Y0, Y4, Y4
+	VPSIGNB Y0, Y5, Y5
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	VPDPBUSD Y2, Y1, Y9          // Σ of 4 products |x|·w·sign(x) = x·w, int32 [8]
+	VPDPBUSD Y3, Y1, Y10
+	VPDPBUSD Y4, Y1, Y11
+	VPDPBUSD Y5, Y1, Y12
+	VPHADDD Y10, Y9, Y2          // [r0 r0 r1 r1 | r0 r0 r1 r1]
+	VPHADDD Y12, Y11, Y4         // [r2 r2 r3 r3 | r2 r2 r3 r3]
+	VPHADDD Y4, Y2, Y2           // [r0 r1 r2 r3 | r0 r1 r2 r3]
+	VCVTDQ2PS Y2, Y2
+	VPBROADCASTQ (DI), X6        // the four half scales, twice
+	VCVTPH2PS X6, Y6
+	VBROADCASTSS (R8), Y7        // dx
+	VMULPS Y7, Y6, Y6
+	VFMADD231PS Y2, Y6, Y8       // acc += dw·dx·Σ
+	ADDQ $136, DI
+	ADDQ $32, BX
+	ADDQ $32, SI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q8x4vloop
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8            // [r0 r1 r2 r3]
+	MOVQ out+40(FP), DX
+	VMOVUPS X8, (DX)
+	VZEROUPPER
+	RET
+
+// func dotQ4Q8x4VNNI(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
+//
+// dotQ4Q8x4 with VPDPBUSD in place of VPMADDUBSW + VPMADDWD.
+TEXT ·dotQ4Q8x4VNNI(SB), NOSPLIT, $0-48
+	MOVQ nb+0(FP), CX
+	MOVQ xq+8(FP), BX
+	MOVQ xc+16(FP), SI
+	MOVQ xd+24(FP), R8
+	MOVQ w+32(FP), DI
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15         // 1 in every int16
+	MOVQ $0x0F0F0F0F0F0F0F0F, DX
+	MOVQ DX, X14
+	VPBROADCASTQ X14, Y14        // nibble mask
+	MOVQ $4, DX
+	MOVQ DX, X13
+	VPBROADCASTD X13, X13        // [4 4 4 4]
+	VPXOR Y12, Y12, Y12
+	VINSERTI128 $1, X13, Y12, Y13 // dword shift counts [0 0 0 0 | 4 4 4 4]
+	VXORPS Y8, Y8, Y8
+
+q4x4vloop:
+	VMOVDQU (BX), Y0             // xq [32]
+	VBROADCASTI128 8(DI), Y2     // row 0's 16 bytes, twice
+	VBROADCASTI128 24(DI), Y3
+	VBROADCASTI128 40(DI), Y4
+	VBROADCASTI128 56(DI), Y5
+	VPSRLVD Y13, Y2, Y2
+	VPSRLVD Y13, Y3, Y3
+	VPSRLVD Y13, Y4, Y4
+	VPSRLVD Y13, Y5, Y5
+	VPAND Y14, Y2, Y2            // u [32]: values 0..15 | 16..31, plus 8
+	VPAND Y14, Y3, Y3
+	VPAND Y14, Y4, Y4
+	VPAND Y14, Y5, Y5
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	VPDPBUSD Y0, Y2, Y9          // Σ of 4 products u·x, int32 [8]
+	VPDPBUSD Y0, Y3, Y10
+	VPDPBUSD Y0, Y4, Y11
+	VPDPBUSD Y0, Y5, Y12
+	VPHADDD Y10, Y9, Y2
+	VPHADDD Y12, Y11, Y4
+	VPHADDD Y4, Y2, Y2           // Σ u·x: [r0 r1 r2 r3 | r0 r1 r2 r3]
+	VPSUBD (SI), Y2, Y2          // Σ (u − 8)·x
+	VCVTDQ2PS Y2, Y2
+	VPBROADCASTQ (DI), X6
+	VCVTPH2PS X6, Y6
+	VBROADCASTSS (R8), Y7
+	VMULPS Y7, Y6, Y6
+	VFMADD231PS Y2, Y6, Y8
+	ADDQ $72, DI
+	ADDQ $32, BX
+	ADDQ $32, SI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q4x4vloop
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	MOVQ out+40(FP), DX
+	VMOVUPS X8, (DX)
+	VZEROUPPER
+	RET
+
 DATA q8xperm<>+0(SB)/4, $0
 DATA q8xperm<>+4(SB)/4, $4
 DATA q8xperm<>+8(SB)/4, $1
