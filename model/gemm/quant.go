@@ -233,6 +233,9 @@ type qkernels struct {
 	// q8x4 and q4x4, when set, do the same for a packed group of four rows
 	// (QMatrix), sharing the reading of x and the scaling.
 	q8x4, q4x4 func(x *xInt8, grp []byte, out *[4]float32)
+	// f16x4, when set, computes f16 for four adjacent rows (row r at
+	// w[r·ldw:]) in one call.
+	f16x4 func(x []float32, w []byte, ldw int, out *[4]float32)
 	// quantX fills xi (sized for x) from x [k]; quantXGo where not set.
 	quantX func(xi *xInt8, x []float32)
 }
@@ -455,7 +458,16 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 			for i := range n {
 				xi := x[i*k : (i+1)*k]
 				oi := out[i*m : (i+1)*m]
-				for r := lo; r < hi; r++ {
+				r := lo
+				if f4 := qkern.f16x4; f4 != nil && q.Type == QF16 {
+					var o4 [4]float32
+					rb := 2 * k
+					for ; r+4 <= hi; r += 4 {
+						f4(xi, q.Data[r*rb:(r+4)*rb], rb, &o4)
+						copy(oi[r:r+4], o4[:])
+					}
+				}
+				for ; r < hi; r++ {
 					oi[r] = qdot(xi, q, r)
 				}
 			}

@@ -28,7 +28,7 @@ func quantXAVX(xi *xInt8, x []float32) {
 	quantX8(nb, unsafe.SliceData(x), unsafe.SliceData(xi.q), unsafe.SliceData(xi.a), unsafe.SliceData(xi.d), unsafe.SliceData(xi.c))
 }
 
-var avxQKernels = &qkernels{quantX: quantXAVX, name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8Go, q4: dotQ4Go, cvtF16: cvtF16AVX,
+var avxQKernels = &qkernels{quantX: quantXAVX, f16x4: dotF16X4AVX, name: "avx2-f16c", f16: dotF16AVX, q8: dotQ8Go, q4: dotQ4Go, cvtF16: cvtF16AVX,
 	cvtQ8: cvtQ8AVX, cvtQ4: cvtQ4AVX, q8x8: dotQ8X8AVX, q4x8: dotQ4X8AVX, q8x4: dotQ8X4AVX, q4x4: dotQ4X4AVX}
 
 // vnniQKernels are avxQKernels with the four-row integer kernels on
@@ -175,4 +175,20 @@ func dotQ4X4VNNI(x *xInt8, grp []byte, out *[4]float32) {
 		panic("gemm: dotQ4X4VNNI: short input")
 	}
 	dotQ4Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
+}
+
+// dotF16x16x4 computes four dotF16x16 over adjacent rows (row r at w + r·ldw bytes).
+//
+//go:noescape
+func dotF16x16x4(n int, x *float32, w *byte, ldw int, out *[4]float32)
+
+func dotF16X4AVX(x []float32, w []byte, ldw int, out *[4]float32) {
+	n := len(x)
+	if n == 0 || n%16 != 0 || ldw < 2*n || len(w) < 3*ldw+2*n {
+		for r := range 4 {
+			out[r] = dotF16AVX(x, w[r*ldw:])
+		}
+		return
+	}
+	dotF16x16x4(n, unsafe.SliceData(x), unsafe.SliceData(w), ldw, out)
 }

@@ -63,3 +63,24 @@ func TestFourRowKernelsAgree(t *testing.T) {
 	}
 	t.Logf("VNNI: %v", cpufeat.VNNI)
 }
+
+// TestF16FourRows checks that the four-row f16 kernel gives the one-row
+// kernel's sums bit for bit.
+func TestF16FourRows(t *testing.T) {
+	if !cpufeat.F16C {
+		t.Skip("no AVX2/F16C")
+	}
+	for _, k := range []int{16, 48, 512, 1408} {
+		q := randQ(QF16, 4, k, uint64(k))
+		x := make([]float32, k)
+		r := rand.New(rand.NewPCG(uint64(k), 2))
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		var got [4]float32
+		dotF16X4AVX(x, q.Data, 2*k, &got)
+		for row := range 4 {
+			require.Equal(t, dotF16AVX(x, q.row(row)), got[row], "k=%d row %d", k, row)
+		}
+	}
+}
