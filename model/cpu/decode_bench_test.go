@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,9 +116,10 @@ func rssMB() float64 {
 	return 0
 }
 
-// readBandwidth measures the single-core read bandwidth (GB/s): the best
-// of 5 passes of an AVX2 dot product over a 256 MiB buffer with itself.
-func readBandwidth() float64 {
+// readBandwidth measures the read bandwidth (GB/s) of threads cores
+// together: the best of 5 passes of an AVX2 dot product over a 256 MiB
+// buffer with itself, split between the threads.
+func readBandwidth(threads int) float64 {
 	buf := make([]float32, 64<<20)
 	for i := range buf {
 		buf[i] = 1
@@ -125,7 +127,16 @@ func readBandwidth() float64 {
 	best := 0.0
 	for range 5 {
 		t0 := time.Now()
-		gemm.Dot(buf, buf)
+		var wg sync.WaitGroup
+		for th := range threads {
+			part := buf[len(buf)*th/threads : len(buf)*(th+1)/threads]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				gemm.Dot(part, part)
+			}()
+		}
+		wg.Wait()
 		best = max(best, float64(4*len(buf))/time.Since(t0).Seconds()/1e9)
 	}
 	return best
@@ -156,15 +167,15 @@ func TestDecodeTable(t *testing.T) {
 	}
 	dir := t.TempDir()
 	script, _ := filepath.Abs("../../tools/llamacpp/bench.mjs")
-	bw := readBandwidth()
-	t.Logf("single-core read bandwidth: %.1f GB/s", bw)
+	bws := map[int]float64{1: readBandwidth(1), 2: readBandwidth(2)}
+	t.Logf("read bandwidth: %.1f GB/s on one core, %.1f GB/s on two", bws[1], bws[2])
 	var ids []string
 	for _, id := range benchIDs() {
 		ids = append(ids, fmt.Sprint(id))
 	}
 	self, _ := os.Executable()
 	var table bytes.Buffer
-	fmt.Fprintf(&table, "| weights | threads | ours decode tok/s | llama.cpp decode tok/s | ratio | bytes/token | floor tok/s | ours %% of floor | ours prefill tok/s | llama.cpp prefill tok/s | ours RSS MB (weights+KV) | llama.cpp RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&table, "| weights | threads | ours decode tok/s | llama.cpp decode tok/s | ratio | bytes/token | floor tok/s | ours %% of floor | llama.cpp bytes/token | llama.cpp %% of its floor | ours prefill tok/s | llama.cpp prefill tok/s | ours RSS MB (weights+KV) | llama.cpp RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, typ := range []gguf.TensorType{gguf.F32, gguf.F16, gguf.Q8_0, gguf.Q4_0} {
 		path := filepath.Join(dir, preset+"-"+typ.String()+".gguf")
 		var buf bytes.Buffer
@@ -174,6 +185,19 @@ func TestDecodeTable(t *testing.T) {
 		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// llama.cpp reads every matrix of the file once per token (the
+		// tied embedding as the output head), in the file's types.
+		gf, err := gguf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var theirBytes float64
+		for _, ti := range gf.Tensors() {
+			if len(ti.Dims) == 2 {
+				theirBytes += float64(ti.Size)
+			}
+		}
+		gf.Close()
 		for _, threads := range []int{1, 2} {
 			for r := range rounds {
 				cmd := exec.Command(self, "-test.run", "^TestDecodeChild$", "-test.v")
@@ -197,11 +221,12 @@ func TestDecodeTable(t *testing.T) {
 				if err := json.Unmarshal(lout, &theirs); err != nil {
 					t.Fatalf("llama.cpp output %s", lout)
 				}
+				bw := bws[threads]
 				bytesPerTok := ours.WeightMB * 1e6
 				floor := bw * 1e9 / bytesPerTok
-				fmt.Fprintf(&table, "| %v | %d | %.0f | %.0f | %.2f× | %.1f MB | %.0f | %.0f%% | %.0f | %.0f | %.0f (%.0f+%.1f) | %.0f |\n",
+				fmt.Fprintf(&table, "| %v | %d | %.0f | %.0f | %.2f× | %.1f MB | %.0f | %.0f%% | %.1f MB | %.0f%% | %.0f | %.0f | %.0f (%.0f+%.1f) | %.0f |\n",
 					typ, threads, ours.DecodeTPS, theirs.DecodeTPS, ours.DecodeTPS/theirs.DecodeTPS, bytesPerTok/1e6, floor,
-					100*ours.DecodeTPS/floor, ours.PrefillTPS, theirs.PrefillTPS, ours.RSSMB, ours.WeightMB, ours.KVMB, theirs.RSSMB)
+					100*ours.DecodeTPS/floor, theirBytes/1e6, 100*theirs.DecodeTPS/(bw*1e9/theirBytes), ours.PrefillTPS, theirs.PrefillTPS, ours.RSSMB, ours.WeightMB, ours.KVMB, theirs.RSSMB)
 				_ = r
 			}
 		}
@@ -211,7 +236,9 @@ func TestDecodeTable(t *testing.T) {
 }
 
 // BenchmarkDecodeDType measures single-token decode of minimind2-small on
-// one thread for each weight type (reports tokens/s).
+// one thread for each weight type (reports tokens/s), over a KV cache of
+// 64 to 192 tokens as in TestDecodeTable (the cache is rewound to the
+// prompt every 128 tokens).
 func BenchmarkDecodeDType(b *testing.B) {
 	for _, d := range []cpu.DType{"f32", "f16", "q8_0", "q4_0"} {
 		b.Run(string(d), func(b *testing.B) {
@@ -220,7 +247,7 @@ func BenchmarkDecodeDType(b *testing.B) {
 				b.Fatal(err)
 			}
 			prompt := benchIDs()
-			cache := m.NewCache(1, len(prompt)+b.N+1)
+			cache := m.NewCache(1, len(prompt)+benchNew)
 			l, err := m.Forward(prompt, 1, model.ForwardOptions{Cache: cache, LastOnly: true})
 			if err != nil {
 				b.Fatal(err)
@@ -228,6 +255,9 @@ func BenchmarkDecodeDType(b *testing.B) {
 			m.Engine.Free(l)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				if cache.Len == cache.Cap {
+					cache.Len = len(prompt)
+				}
 				l, err := m.Forward([]int32{int32(i%6000 + 3)}, 1, model.ForwardOptions{Cache: cache, LastOnly: true})
 				if err != nil {
 					b.Fatal(err)

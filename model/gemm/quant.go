@@ -497,6 +497,10 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 		if lo >= hi {
 			continue
 		}
+		if t == threads-1 { // the last part on this goroutine
+			work(lo, hi)
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
