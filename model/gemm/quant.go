@@ -399,6 +399,12 @@ const qTile = 128
 // matrix–vector products.
 const qSplit = 16
 
+// qSplitMinBytes is the smallest weight whose matrix–vector product is
+// split between goroutines: below it, waking a second goroutine costs more
+// than its half of the reading saves (a one-token product is bound by the
+// memory bandwidth, which a second core raises only a little).
+const qSplitMinBytes = 2 << 20
+
 // QNT computes out[n, q.Rows] = x[n, q.Cols] · qᵀ (a Linear layer with
 // quantized weight q) on up to threads goroutines. One row of x (decode)
 // streams the weights once through the dot kernels; larger batches
@@ -413,7 +419,7 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 		unit = qTile
 	}
 	threads = max(1, min(threads, (m+unit-1)/unit))
-	if n*m*k < 1<<16 {
+	if n*m*k < 1<<16 || (n < qGemmMinRows && len(q.Data) < qSplitMinBytes) {
 		threads = 1
 	}
 	var xs []*xInt8 // [n] x rounded to int8 blocks, when an integer kernel applies

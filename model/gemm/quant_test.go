@@ -245,3 +245,22 @@ func TestQuantX(t *testing.T) {
 		require.Equal(t, want, got, "k=%d (%s)", k, qkern.name)
 	}
 }
+
+// TestQNTSplitDeterministic checks that a matrix–vector product large
+// enough to be split between goroutines gives the one-goroutine result bit
+// for bit.
+func TestQNTSplitDeterministic(t *testing.T) {
+	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
+		const k = 1024
+		rows := qSplitMinBytes/typ.RowBytes(k) + 37
+		q := randQ(typ, rows, k, 3)
+		x := make([]float32, k)
+		for i := range x {
+			x[i] = float32(i%11) - 5
+		}
+		one, three := make([]float32, rows), make([]float32, rows)
+		QNT(one, x, q, 1, 1)
+		QNT(three, x, q, 1, 3)
+		require.Equal(t, one, three, "%v", typ)
+	}
+}
