@@ -1,6 +1,7 @@
 package cpu_test
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/minimind-go/minimind/model"
@@ -85,4 +86,25 @@ func BenchmarkTrainStep(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*B*T)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkAttentionDecode is one decode step's attention in one layer of
+// minimind2-small (8 query heads sharing 2 KV heads, head size 64) over a
+// 128-token cache.
+func BenchmarkAttentionDecode(b *testing.B) {
+	const H, KVH, hd, S = 8, 2, 64, 256
+	e := cpu.New(1)
+	r := rand.New(rand.NewPCG(1, 1))
+	fill := func(n int) model.Tensor {
+		d := make([]float32, n)
+		for i := range d {
+			d[i] = float32(r.NormFloat64())
+		}
+		return e.Upload(d)
+	}
+	q, k, v, out := fill(H*hd), fill(S*KVH*hd), fill(S*KVH*hd), e.Alloc(H*hd)
+	args := model.AttnArgs{B: 1, T: 1, Heads: H, KVHeads: KVH, HeadDim: hd, S: S, Pos0: 127, Scale: 0.125}
+	for range b.N {
+		e.Attention(out, q, k, v, args)
+	}
 }
