@@ -49,8 +49,9 @@ func (d DType) qtype() (gemm.QType, gguf.TensorType) {
 // with the activations rounded to int8 blocks, as llama.cpp does; for a batch,
 // tiles dequantized for the float GEMM), and decoding reads about 2× (f16), 3.8× (q8_0) or 7.1× (q4_0)
 // fewer bytes per token for the quantized matrices. Norm weights, MoE routers and matrices whose rows do not
-// fit the type's blocks stay float32; with q8_0 and q4_0 the embedding /
-// output head is kept in f16. "f32" leaves the model unchanged.
+// fit the type's blocks stay float32; the embedding / output head is kept
+// more precise, f16 under q8_0 and q8_0 under q4_0. "f32" leaves the model
+// unchanged.
 // Training needs float32 weights: quantize only models used for inference.
 func QuantizeWeights(m *model.Model, dtype DType) error {
 	qt, gt := dtype.qtype()
@@ -73,10 +74,16 @@ func QuantizeWeights(m *model.Model, dtype DType) error {
 			continue // already converted (a tied weight seen twice)
 		}
 		pqt, pgt := qt, gt
-		if head := p.Name == "model.embed_tokens.weight" || p.Name == "lm_head.weight"; head && qt != gemm.QF16 {
-			// The output head sets the logits directly: keep it in f16
-			// (llama.cpp's quantizer likewise keeps it more precise).
-			pqt, pgt = gemm.QF16, gguf.F16
+		if head := p.Name == "model.embed_tokens.weight" || p.Name == "lm_head.weight"; head {
+			// The output head sets the logits directly: keep it more
+			// precise than the rest, as llama.cpp's quantizer does: f16 under
+			// q8_0, q8_0 under q4_0.
+			switch qt {
+			case gemm.QQ8_0:
+				pqt, pgt = gemm.QF16, gguf.F16
+			case gemm.QQ4_0:
+				pqt, pgt = gemm.QQ8_0, gguf.Q8_0
+			}
 		}
 		data := make([]byte, rows*pqt.RowBytes(cols))
 		if err := gguf.Encode(data, hst.Data, pgt); err != nil {
