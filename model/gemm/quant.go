@@ -222,7 +222,7 @@ type qkernels struct {
 	name   string
 	f16    func(x []float32, row []byte) float32
 	q8, q4 func(x []float32, s, v []byte, stride int) float32
-	cvtF16 func(dst []float32, row []byte)                // dst[i] = half(row[2i:])
+	cvtF16 func(dst []float32, row []byte)              // dst[i] = half(row[2i:])
 	cvtQ8  func(dst []float32, s, v []byte, stride int) // dequantize a row of Q8_0 blocks
 	cvtQ4  func(dst []float32, s, v []byte, stride int) // dequantize a row of Q4_0 blocks
 	// q8x8 and q4x8, when set, multiply a row of Q8_0 / Q4_0 blocks (GGUF
