@@ -7,6 +7,7 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"sync"
 
@@ -59,6 +60,13 @@ func (e *Engine) Upload(data []float32) model.Tensor {
 
 // Read implements model.Engine.
 func (e *Engine) Read(t model.Tensor) []float32 { return append([]float32(nil), h(t)...) }
+
+var _ model.ReadToEngine = (*Engine)(nil)
+
+// ReadTo implements model.ReadToEngine.
+func (e *Engine) ReadTo(dst []float32, t model.Tensor) []float32 {
+	return append(dst[:0], h(t)...)
+}
 
 // Free implements model.Engine: a small host tensor's buffer is kept for a
 // later Alloc of the same size; the rest is left to the garbage collector.
@@ -214,8 +222,11 @@ func (e *Engine) attentionHeads(out, q, k, v model.Tensor, a *model.AttnArgs, lo
 	if a.Scores != nil {
 		scOut, prOut = h(a.Scores), h(a.Probs) // [B, H, T, width]
 	}
-	pt := e.alloc(T * width) // a scratch tensor, back to the pool at the end
-	p := pt.Data             // [T, width] scores, then probabilities
+	// A scratch tensor, back to the pool at the end; its length is rounded
+	// up to a power of two so that the steps of a decode, whose width grows
+	// by one every token, share a few sizes.
+	pt := e.alloc(1 << bits.Len(uint(T*width-1)))
+	p := pt.Data[:T*width] // [T, width] scores, then probabilities
 	for bh := lo; bh < hi; bh++ {
 		b, hh := bh/H, bh%H
 		g := hh / group

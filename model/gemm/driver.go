@@ -238,6 +238,24 @@ func panelStride(kc, w int) int {
 // a row-major B.
 const smallMPanels = 16
 
+// packBuffers recycles the packing buffers of the blocked products (each
+// *[]float32, at most a few MiB: see getPackBuffer), so that a prompt or a
+// training step does not leave a buffer of garbage per product. It is a
+// cache only: any buffer it holds may be dropped by the garbage collector.
+var packBuffers sync.Pool
+
+// getPackBuffer returns a zero-filled buffer of n float32s from packBuffers
+// (one too small for n is dropped) or a new one. The caller puts it back.
+func getPackBuffer(n int) *[]float32 {
+	if bp, ok := packBuffers.Get().(*[]float32); ok && cap(*bp) >= n {
+		*bp = (*bp)[:n]
+		clear(*bp)
+		return bp
+	}
+	buf := make([]float32, n)
+	return &buf
+}
+
 // blockedSmallM is blocked for m ≤ kern.mc: A is packed whole, B a few
 // panels at a time.
 func blockedSmallM(p *problem, kern *kernels, kcMax int) {
@@ -251,7 +269,9 @@ func blockedSmallM(p *problem, kern *kernels, kcMax int) {
 	}
 	ncs = min(ncs, roundUp(p.n, nr))
 	sizeB := ncs / nr * psB
-	buf := make([]float32, nkb*blockA+sizeB+mr*nr)
+	bp := getPackBuffer(nkb*blockA + sizeB + mr*nr)
+	defer packBuffers.Put(bp)
+	buf := *bp
 	bufA := buf[:nkb*blockA]                   // [k/kc][m/mr][psA ≥ kc·mr] all of A, packed
 	bufB := buf[nkb*blockA : nkb*blockA+sizeB] // [ncs/nr][psB ≥ kc·nr] packed B panels
 	tile := buf[nkb*blockA+sizeB:]             // [mr, nr] edge tile
@@ -275,7 +295,9 @@ func blockedLargeM(p *problem, kern *kernels, kcMax int) {
 	psA, psB := panelStride(kcMax, mr), panelStride(kcMax, nr)
 	sizeA := min(kern.mc, roundUp(p.m, mr)) / mr * psA
 	sizeB := min(kern.nc, roundUp(p.n, nr)) / nr * psB
-	buf := make([]float32, sizeA+sizeB+mr*nr)
+	bp := getPackBuffer(sizeA + sizeB + mr*nr)
+	defer packBuffers.Put(bp)
+	buf := *bp
 	bufA := buf[:sizeA]              // [mc/mr][psA ≥ kc·mr] packed A panels
 	bufB := buf[sizeA : sizeA+sizeB] // [nc/nr][psB ≥ kc·nr] packed B panels
 	tile := buf[sizeA+sizeB:]        // [mr, nr] edge tile
