@@ -79,13 +79,13 @@ type Engine interface {
 // buffer the caller keeps, so that reading the logits of every decoding step
 // does not allocate.
 type ReadToEngine interface {
-	// ReadTo copies t into dst, reallocated when it is shorter than t,
-	// and returns dst[:t.Len()].
+	// ReadTo copies t into dst[:t.Len()], reallocated when its capacity
+	// is smaller, and returns it.
 	ReadTo(dst []float32, t Tensor) []float32
 }
 
-// ReadTo copies t into dst (reallocated when short) with e's ReadTo, or
-// returns e.Read(t) when e has none.
+// ReadTo copies t into dst (reallocated when its capacity is smaller) with
+// e's ReadTo, or returns e.Read(t) when e has none.
 func ReadTo(e Engine, dst []float32, t Tensor) []float32 {
 	if re, ok := e.(ReadToEngine); ok {
 		return re.ReadTo(dst, t)
