@@ -144,8 +144,9 @@ func (m *Model) LossAndGradHead(b Batch, g *Weights, scale float32, head LossHea
 		e.AttentionBackward(dq, dk, dv, datt, la.q, la.k, la.v, AttnArgs{B: B, T: T, Heads: H, KVHeads: KVH,
 			HeadDim: hd, S: T, Scale: float32(1 / math.Sqrt(float64(hd))), Docs: b.Docs})
 		e.Free(datt)
-		e.RoPEBackward(dq, m.cos, m.sin, tape.Positions, H, hd)
-		e.RoPEBackward(dk, m.cos, m.sin, tape.Positions, KVH, hd)
+		cos, sin := m.rope(maxPosition(tape.Positions)) // [≥ max(pos)+1, hd/2]
+		e.RoPEBackward(dq, cos, sin, tape.Positions, H, hd)
+		e.RoPEBackward(dk, cos, sin, tape.Positions, KVH, hd)
 		if c.QKNorm() {
 			dqr, dkr := e.Alloc(N*H*hd), e.Alloc(N*KVH*hd)
 			e.RMSNormBackward(dqr, lg.QNorm, dq, la.qRaw, lw.QNorm, N*H, hd, float32(c.NormEps))

@@ -60,6 +60,7 @@ func (m *Model) ForwardStep(ids []int32, caches []*KVCache) (Tensor, error) {
 	if !ok || c.UseMoE {
 		return m.stepOneByOne(ids, caches)
 	}
+	cos, sin := m.rope(maxPosition(pos)) // [≥ max(pos)+1, hd/2]
 
 	D, H, KVH, hd, F := c.Hidden, c.Heads, c.KVHeads, c.HeadDim, c.FFN
 	eps := float32(c.NormEps)
@@ -86,8 +87,8 @@ func (m *Model) ForwardStep(ids []int32, caches []*KVCache) (Tensor, error) {
 			e.Free(k)
 			q, k = qn, kn
 		}
-		e.RoPE(q, m.cos, m.sin, pos, H, hd)
-		e.RoPE(k, m.cos, m.sin, pos, KVH, hd)
+		e.RoPE(q, cos, sin, pos, H, hd)
+		e.RoPE(k, cos, sin, pos, KVH, hd)
 		att := e.Alloc(N * H * hd) // [N, H·hd]
 		row := KVH * hd
 		for i, kc := range caches {

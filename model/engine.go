@@ -74,3 +74,21 @@ type Engine interface {
 	// ScatterAdd: out[rows[i], :] += w[i] · x[i, :]; x [len(rows), dim].
 	ScatterAdd(out, x Tensor, rows []int32, w []float32, dim int)
 }
+
+// ReadToEngine is implemented by engines that can copy a tensor into a host
+// buffer the caller keeps, so that reading the logits of every decoding step
+// does not allocate.
+type ReadToEngine interface {
+	// ReadTo copies t into dst[:t.Len()], reallocated when its capacity
+	// is smaller, and returns it.
+	ReadTo(dst []float32, t Tensor) []float32
+}
+
+// ReadTo copies t into dst (reallocated when its capacity is smaller) with
+// e's ReadTo, or returns e.Read(t) when e has none.
+func ReadTo(e Engine, dst []float32, t Tensor) []float32 {
+	if re, ok := e.(ReadToEngine); ok {
+		return re.ReadTo(dst, t)
+	}
+	return e.Read(t)
+}

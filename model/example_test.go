@@ -70,3 +70,16 @@ func ExampleTrace_detail() {
 	// 49 [tokens embed layers.0.input_rms layers.0.input_norm_weight]
 	// [3 4 16] [3 192] [3 6400]
 }
+
+// ExampleReadTo reads a tensor into a buffer the caller keeps: on an
+// engine with ReadTo (the CPU engine) the second read allocates nothing.
+func ExampleReadTo() {
+	e := cpu.New(1)
+	t := e.Upload([]float32{1, 2, 3})
+	var buf []float32 // [3]
+	for range 2 {
+		buf = model.ReadTo(e, buf, t)
+	}
+	fmt.Println(buf)
+	// Output: [1 2 3]
+}

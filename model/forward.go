@@ -14,13 +14,13 @@ type Model struct {
 	Engine Engine
 	W      *Weights // weights on Engine
 	LoRA   *LoRA    // low-rank adapters applied in Forward (nil: none)
-	cos    Tensor   // [ropeLen, hd/2]
-	sin    Tensor   // [ropeLen, hd/2]
-	ropeN  int
+	// ropeTab holds the RoPE tables, shared by copies of the model.
+	ropeTab *ropeTables
+	ropeN   int // positions the model accepts
 }
 
-// maxRopeTable caps the RoPE tables built up front; longer contexts are
-// rejected by Forward with a clear error.
+// maxRopeTable caps the RoPE tables (they grow on demand up to it); longer
+// contexts are rejected by Forward with a clear error.
 const maxRopeTable = 1 << 15
 
 // New uploads host weights to engine e and returns the model.
@@ -41,8 +41,7 @@ func NewOnEngine(c Config, e Engine, w *Weights) (*Model, error) {
 		return nil, err
 	}
 	n := min(c.MaxPos, maxRopeTable)
-	cos, sin := c.RopeTables(n)
-	return &Model{Config: c, Engine: e, W: w, cos: e.Upload(cos), sin: e.Upload(sin), ropeN: n}, nil
+	return &Model{Config: c, Engine: e, W: w, ropeTab: newRopeTables(c, e, min(n, ropeStart)), ropeN: n}, nil
 }
 
 // KVCache holds the keys and values of the tokens seen so far, per layer.
@@ -134,6 +133,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 			return nil, fmt.Errorf("%w: position %d is beyond the model's %d positions", ErrContextFull, p, m.ropeN)
 		}
 	}
+	cos, sin := m.rope(maxPosition(pos)) // [≥ max(pos)+1, hd/2]
 	if opt.Docs != nil && (len(opt.Docs) != N || opt.Cache != nil) {
 		return nil, fmt.Errorf("model: document ids need one id per token and no KV cache")
 	}
@@ -155,7 +155,12 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 
 	for li := range c.Layers {
 		lw := &m.W.Layers[li]
-		name := func(s string) string { return fmt.Sprintf("layers.%d.%s", li, s) }
+		name := func(s string) string {
+			if tr == nil {
+				return "" // not recorded: skip the formatting
+			}
+			return fmt.Sprintf("layers.%d.%s", li, s)
+		}
 		la := layerActs{xIn: x}
 
 		// Attention block.
@@ -181,8 +186,8 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 			tr.recordDetail(e, name("q_norm"), la.q, T, H, hd)
 			tr.recordDetail(e, name("k_norm"), la.k, T, KVH, hd)
 		}
-		e.RoPE(la.q, m.cos, m.sin, pos, H, hd)
-		e.RoPE(la.k, m.cos, m.sin, pos, KVH, hd)
+		e.RoPE(la.q, cos, sin, pos, H, hd)
+		e.RoPE(la.k, cos, sin, pos, KVH, hd)
 		tr.record(e, name("q"), la.q, T, H, hd)
 		tr.record(e, name("k"), la.k, T, KVH, hd)
 		tr.record(e, name("v"), la.v, T, KVH, hd)
@@ -231,7 +236,7 @@ func (m *Model) Forward(ids []int32, B int, opt ForwardOptions) (Tensor, error) 
 		var f Tensor // [N, D]
 		if c.UseMoE {
 			var err error
-			f, err = m.moe(&la, lw, N, tr, name("router"), opt.Tape != nil)
+			f, err = m.moe(&la, lw, N, tr, fmt.Sprintf("layers.%d.router", li), opt.Tape != nil)
 			if err != nil {
 				return nil, err
 			}

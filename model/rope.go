@@ -1,6 +1,9 @@
 package model
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // RopeFreqs returns the hd/2 inverse frequencies of c, with YaRN applied when
 // c.RopeScaling is set and MaxPos exceeds the original context:
@@ -50,4 +53,56 @@ func (c Config) RopeTables(n int) (cos, sin []float32) {
 		}
 	}
 	return cos, sin
+}
+
+// ropeStart is the number of positions the RoPE tables of a new model
+// cover; they grow when a longer context comes.
+const ropeStart = 1024
+
+// ropeTables holds a model's RoPE tables, built for the first positions and
+// grown (doubling, up to the model's position limit) when a forward pass
+// reaches past them. Copies of a Model share it, and they may run on
+// several goroutines, hence the mutex.
+type ropeTables struct {
+	mu       sync.Mutex
+	e        Engine // the engine the tables live on
+	n        int    // positions covered
+	cos, sin Tensor // [n, hd/2]
+}
+
+// newRopeTables builds the tables of c for its first n positions on e.
+func newRopeTables(c Config, e Engine, n int) *ropeTables {
+	cos, sin := c.RopeTables(n)
+	return &ropeTables{e: e, n: n, cos: e.Upload(cos), sin: e.Upload(sin)}
+}
+
+// rope returns cos and sin tables [n, hd/2] that cover the positions
+// 0..maxPos (maxPos < m.ropeN), growing them when needed. The values of a
+// row do not depend on n, so a grown table gives the same results.
+func (m *Model) rope(maxPos int) (cos, sin Tensor) {
+	r := m.ropeTab
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if maxPos >= r.n {
+		n := max(r.n, 1)
+		for n <= maxPos {
+			n *= 2
+		}
+		n = min(n, m.ropeN)
+		c, s := m.Config.RopeTables(n)
+		// The old tables are not freed: a forward pass of a copy of the
+		// model on another goroutine may still be reading them. At most
+		// log2(limit/ropeStart) smaller tables are left behind this way.
+		r.cos, r.sin, r.n = r.e.Upload(c), r.e.Upload(s), n
+	}
+	return r.cos, r.sin
+}
+
+// maxPosition returns the largest of pos (non-empty).
+func maxPosition(pos []int32) int {
+	mp := pos[0]
+	for _, p := range pos[1:] {
+		mp = max(mp, p)
+	}
+	return int(mp)
 }

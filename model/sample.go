@@ -25,10 +25,11 @@ type SampleOptions struct {
 
 // Sampler draws tokens deterministically for a given seed.
 type Sampler struct {
-	opt SampleOptions
-	rng *rand.Rand
-	idx []int
-	buf []float32
+	opt  SampleOptions
+	rng  *rand.Rand
+	idx  []int
+	buf  []float32
+	seen map[int32]bool // tokens already penalised in this call (reused)
 }
 
 // NewSampler returns a sampler with its own random stream.
@@ -41,7 +42,11 @@ func NewSampler(opt SampleOptions, seed uint64) *Sampler {
 func (s *Sampler) Sample(logits []float32, context []int32) int32 {
 	o := s.opt
 	if o.RepetitionPenalty > 0 && o.RepetitionPenalty != 1 {
-		seen := make(map[int32]bool, len(context))
+		if s.seen == nil {
+			s.seen = make(map[int32]bool, len(context))
+		}
+		seen := s.seen
+		clear(seen)
 		for _, id := range context {
 			if seen[id] || id < 0 || int(id) >= len(logits) {
 				continue
@@ -218,6 +223,8 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opt GenerateOption
 	history := append([]int32(nil), prompt...)
 	var out []int32
 	next := prompt
+	var l []float32   // [V] the last logits, read into the same buffer every step
+	one := []int32{0} // the token fed at each decoding step
 	for len(out) < opt.MaxTokens && cache.Len+len(next) <= capacity {
 		if err := ctx.Err(); err != nil {
 			return out, err
@@ -226,7 +233,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opt GenerateOption
 		if err != nil {
 			return out, err
 		}
-		l := m.Engine.Read(logits)
+		l = ReadTo(m.Engine, l, logits)
 		m.Engine.Free(logits)
 		id := s.Sample(l, history)
 		for _, st := range stops {
@@ -244,7 +251,8 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, opt GenerateOption
 				return out, err
 			}
 		}
-		next = []int32{id}
+		one[0] = id
+		next = one
 	}
 	return out, nil
 }

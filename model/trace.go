@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -78,7 +79,9 @@ func (tr *Trace) recordHost(name string, data []float32, shape ...int) {
 		n *= d
 	}
 	if len(data) < n {
-		panic(fmt.Sprintf("model: trace %s: tensor has %d elements, shape %v needs %d", name, len(data), shape, n))
+		// A copy of shape goes into the message, so that shape does not
+		// escape: the callers' variadic shapes then stay on their stacks.
+		panic(fmt.Sprintf("model: trace %s: tensor has %d elements, shape %v needs %d", name, len(data), slices.Clone(shape), n))
 	}
 	tr.Steps = append(tr.Steps, TraceStep{Name: tr.Prefix + name, Shape: append([]int(nil), shape...), Data: data[:n]})
 }

@@ -45,11 +45,12 @@ type source struct {
 // tensor shapes with MiniMind's head counts), or a GGUF file (see GGUFFolder).
 func Load(path string) (model.Config, *model.Weights, error) {
 	if IsGGUF(path) {
-		fsys, err := GGUFFolder(path)
+		g, err := gguf.Open(path)
 		if err != nil {
-			return model.Config{}, nil, err
+			return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
 		}
-		return LoadFS(fsys, "")
+		defer g.Close()
+		return loadGGUF(g)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -72,11 +73,7 @@ func LoadFS(fsys fs.FS, file string) (model.Config, *model.Weights, error) {
 			return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
 		}
 		defer g.Close()
-		folder, err := g.Folder()
-		if err != nil {
-			return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
-		}
-		return LoadFS(folder, "")
+		return loadGGUF(g)
 	}
 	if file == "" {
 		if _, err := fs.Stat(fsys, SafetensorsFile); err == nil {
@@ -107,6 +104,29 @@ func LoadFS(fsys fs.FS, file string) (model.Config, *model.Weights, error) {
 	w, err := fromSource(cfg, src)
 	if err != nil {
 		return model.Config{}, nil, err
+	}
+	return cfg, w, nil
+}
+
+// loadGGUF reads the architecture and weights of a GGUF file: the same
+// values as LoadFS reads from its GGUFFolder (whose safetensors hold every
+// tensor losslessly), without building that folder in memory, which held
+// the weights three times over at once.
+func loadGGUF(g *gguf.File) (model.Config, *model.Weights, error) {
+	cfg, err := g.Config()
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	w, err := g.Weights(cfg)
+	if err != nil {
+		return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	// A GGUF file loads only with its tokenizer, as through GGUFFolder.
+	if _, _, err := g.TokenizerFiles(); err != nil {
+		return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	return cfg, w, nil
 }

@@ -49,6 +49,13 @@ func TestLoadGGUF(t *testing.T) {
 			c2, w2, err := checkpoint.Load(path)
 			require.NoError(t, err)
 			assert.Equal(t, c, c2)
+			// Load reads the file directly: the same as through its folder.
+			folder, err := checkpoint.GGUFFolder(path)
+			require.NoError(t, err)
+			c3, w3, err := checkpoint.LoadFS(folder, "")
+			require.NoError(t, err)
+			require.Equal(t, c3, c2)
+			require.Equal(t, w3, w2)
 			p1, p2 := c.Params(w), c2.Params(w2)
 			for i := range p1 {
 				a, b := (*p1[i].Ptr).(*model.Host).Data, (*p2[i].Ptr).(*model.Host).Data

@@ -20,14 +20,12 @@ func (e *Engine) MatMulRows(out, x, w model.Tensor, n, k, m int) {
 // e^x) as SwiGLU computes a lone row of cols elements.
 func (e *Engine) SwiGLURows(out, gate, up model.Tensor, rows, cols int) {
 	o, g, u := h(out), h(gate), h(up) // [rows, cols] each
-	chunks := e.chunks(cols, 16)
-	jobs := rows * len(chunks)
+	nch := e.chunks(cols, 16)
+	jobs := rows * nch
 	th := min(e.threads, jobs)
 	if th <= 1 || rows*cols*16 < 1<<15 {
-		for r := range rows {
-			for _, c := range chunks {
-				swigluRange(o, g, u, r*cols+c[0], r*cols+c[1])
-			}
+		for j := range jobs {
+			swigluChunk(o, g, u, cols, nch, j)
 		}
 		return
 	}
@@ -37,24 +35,24 @@ func (e *Engine) SwiGLURows(out, gate, up model.Tensor, rows, cols int) {
 		go func() {
 			defer wg.Done()
 			for j := jobs * t / th; j < jobs*(t+1)/th; j++ {
-				r, c := j/len(chunks), chunks[j%len(chunks)]
-				swigluRange(o, g, u, r*cols+c[0], r*cols+c[1])
+				swigluChunk(o, g, u, cols, nch, j)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-// chunks returns the ranges [lo, hi) that parallel(n, cost, …) hands to its
-// threads.
-func (e *Engine) chunks(n, cost int) [][2]int {
-	th := min(e.threads, n)
-	if th <= 1 || n*cost < 1<<15 {
-		return [][2]int{{0, n}}
+// swigluChunk computes chunk j%nch of row j/nch of SwiGLURows.
+func swigluChunk(o, g, u []float32, cols, nch, j int) {
+	r, c := j/nch, j%nch
+	swigluRange(o, g, u, r*cols+cols*c/nch, r*cols+cols*(c+1)/nch)
+}
+
+// chunks returns how many chunks parallel(n, cost, …) splits [0, n) into:
+// chunk i of th is [n·i/th, n·(i+1)/th).
+func (e *Engine) chunks(n, cost int) int {
+	if e.serial(n, cost) {
+		return 1
 	}
-	cs := make([][2]int, th)
-	for i := range th {
-		cs[i] = [2]int{n * i / th, n * (i + 1) / th}
-	}
-	return cs
+	return min(e.threads, n)
 }

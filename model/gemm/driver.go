@@ -22,14 +22,16 @@ type kernels struct {
 	// tile's old value when load is true and overwrites it otherwise.
 	micro func(kc int, ap, bp, c []float32, ldc int, load bool)
 
-	// dot4 stores in out[r] the dot product of x [k] with the rows
-	// b[r*ldb : r*ldb+k] for r < 4.
-	dot4 func(x, b []float32, ldb int, out *[4]float32)
+	// dot4 returns in r[i] the dot product of x [k] with the rows
+	// b[i*ldb : i*ldb+k] for i < 4. (Arrays pass by value through these
+	// func values: a pointer argument would make the caller's array escape,
+	// one heap allocation per call.)
+	dot4 func(x, b []float32, ldb int) (r [4]float32)
 
 	dot  func(a, b []float32) float32
 	axpy func(alpha float32, x, y []float32)
 	// axpy4 computes y[j] += Σ_{r<4} alpha[r]·b[r*ldb+j] for j < len(y).
-	axpy4 func(alpha *[4]float32, b []float32, ldb int, y []float32)
+	axpy4 func(alpha [4]float32, b []float32, ldb int, y []float32)
 	scale func(alpha float32, x []float32)
 
 	// transpose fills the packed panel dst [kc, w] (w = mr or nr) from rows
@@ -60,7 +62,7 @@ func run(p *problem, kern *kernels, threads, minWork int) {
 	// that every element is summed in the same order whatever threads is.
 	meth := method(p)
 	if threads <= 1 || p.m*p.n*p.k < minWork {
-		meth(p, kern)
+		compute(meth, p, kern)
 		return
 	}
 	// Split the larger dimension (counted in register tiles) into contiguous
@@ -75,7 +77,7 @@ func run(p *problem, kern *kernels, threads, minWork int) {
 		threads = units
 	}
 	if threads <= 1 {
-		meth(p, kern)
+		compute(meth, p, kern)
 		return
 	}
 	var wg sync.WaitGroup
@@ -104,28 +106,51 @@ func run(p *problem, kern *kernels, threads, minWork int) {
 			}
 		}
 		if t == 0 { // the first range runs on the calling goroutine
-			meth(&sub, kern)
+			compute(meth, &sub, kern)
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			meth(&sub, kern)
+			compute(meth, &sub, kern)
 		}()
 	}
 	wg.Wait()
 }
 
+// productMethod is a way to compute a product.
+type productMethod int
+
+const (
+	methGemvNT         productMethod = iota // gemvNT
+	methRowTimesMatrix                      // rowTimesMatrix
+	methBlocked                             // blocked
+)
+
 // method returns the way to compute p (m, n, k > 0): matrix–vector
 // products for a few rows, the packed blocked product otherwise.
-func method(p *problem) func(*problem, *kernels) {
+func method(p *problem) productMethod {
 	switch {
 	case p.bT && p.m <= 3:
-		return gemvNT
+		return methGemvNT
 	case !p.bT && p.m == 1:
-		return rowTimesMatrix
+		return methRowTimesMatrix
 	default:
-		return blocked
+		return methBlocked
+	}
+}
+
+// compute runs method meth on p. The calls are direct (not through a func
+// value) so that p, usually on the caller's stack, does not escape to the
+// heap.
+func compute(meth productMethod, p *problem, kern *kernels) {
+	switch meth {
+	case methGemvNT:
+		gemvNT(p, kern)
+	case methRowTimesMatrix:
+		rowTimesMatrix(p, kern)
+	default:
+		blocked(p, kern)
 	}
 }
 
@@ -133,13 +158,12 @@ func method(p *problem) func(*problem, *kernels) {
 // once per row of A: out[i, j] (+)= a_i · b_j.
 func gemvNT(p *problem, kern *kernels) {
 	k := p.k
-	var r [4]float32
 	for i := 0; i < p.m; i++ {
 		x := p.a[i*p.lda : i*p.lda+k]                   // [k]
 		o := p.out[i*p.ldo : i*p.ldo+p.n : i*p.ldo+p.n] // [n]
 		j := 0
 		for ; j+4 <= p.n; j += 4 {
-			kern.dot4(x, p.b[j*p.ldb:], p.ldb, &r)
+			r := kern.dot4(x, p.b[j*p.ldb:], p.ldb)
 			if p.acc {
 				o[j] += r[0]
 				o[j+1] += r[1]
@@ -176,7 +200,7 @@ func rowTimesMatrix(p *problem, kern *kernels) {
 	q := 0
 	for ; q+4 <= p.k; q += 4 {
 		alpha := [4]float32{p.a[q*step], p.a[(q+1)*step], p.a[(q+2)*step], p.a[(q+3)*step]}
-		kern.axpy4(&alpha, p.b[q*p.ldb:], p.ldb, o)
+		kern.axpy4(alpha, p.b[q*p.ldb:], p.ldb, o)
 	}
 	for ; q < p.k; q++ {
 		kern.axpy(p.a[q*step], p.b[q*p.ldb:q*p.ldb+n], o)
@@ -214,6 +238,24 @@ func panelStride(kc, w int) int {
 // a row-major B.
 const smallMPanels = 16
 
+// packBuffers recycles the packing buffers of the blocked products (each
+// *[]float32, at most a few MiB: see getPackBuffer), so that a prompt or a
+// training step does not leave a buffer of garbage per product. It is a
+// cache only: any buffer it holds may be dropped by the garbage collector.
+var packBuffers sync.Pool
+
+// getPackBuffer returns a zero-filled buffer of n float32s from packBuffers
+// (one too small for n is dropped) or a new one. The caller puts it back.
+func getPackBuffer(n int) *[]float32 {
+	if bp, ok := packBuffers.Get().(*[]float32); ok && cap(*bp) >= n {
+		*bp = (*bp)[:n]
+		clear(*bp)
+		return bp
+	}
+	buf := make([]float32, n)
+	return &buf
+}
+
 // blockedSmallM is blocked for m ≤ kern.mc: A is packed whole, B a few
 // panels at a time.
 func blockedSmallM(p *problem, kern *kernels, kcMax int) {
@@ -227,7 +269,9 @@ func blockedSmallM(p *problem, kern *kernels, kcMax int) {
 	}
 	ncs = min(ncs, roundUp(p.n, nr))
 	sizeB := ncs / nr * psB
-	buf := make([]float32, nkb*blockA+sizeB+mr*nr)
+	bp := getPackBuffer(nkb*blockA + sizeB + mr*nr)
+	defer packBuffers.Put(bp)
+	buf := *bp
 	bufA := buf[:nkb*blockA]                   // [k/kc][m/mr][psA ≥ kc·mr] all of A, packed
 	bufB := buf[nkb*blockA : nkb*blockA+sizeB] // [ncs/nr][psB ≥ kc·nr] packed B panels
 	tile := buf[nkb*blockA+sizeB:]             // [mr, nr] edge tile
@@ -251,7 +295,9 @@ func blockedLargeM(p *problem, kern *kernels, kcMax int) {
 	psA, psB := panelStride(kcMax, mr), panelStride(kcMax, nr)
 	sizeA := min(kern.mc, roundUp(p.m, mr)) / mr * psA
 	sizeB := min(kern.nc, roundUp(p.n, nr)) / nr * psB
-	buf := make([]float32, sizeA+sizeB+mr*nr)
+	bp := getPackBuffer(sizeA + sizeB + mr*nr)
+	defer packBuffers.Put(bp)
+	buf := *bp
 	bufA := buf[:sizeA]              // [mc/mr][psA ≥ kc·mr] packed A panels
 	bufB := buf[sizeA : sizeA+sizeB] // [nc/nr][psB ≥ kc·nr] packed B panels
 	tile := buf[sizeA+sizeB:]        // [mr, nr] edge tile

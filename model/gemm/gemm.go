@@ -20,7 +20,8 @@
 // output into that many contiguous blocks of whole register tiles, each
 // computed by its own goroutine (one of them the caller's), and returns when
 // all are done. The result is the same, bit for bit, whatever threads is.
-// Packing buffers are allocated per call; nothing is shared between calls.
+// Packing buffers are recycled between calls (a sync.Pool); no result
+// depends on them.
 //
 // The kernels are hot code: like the built-in index checks of the language,
 // they panic with a descriptive message when called with inconsistent sizes

@@ -344,8 +344,7 @@ func TestDot4(t *testing.T) {
 			x := randMat(rng, 1, k)[:k]
 			ldb := k + 5
 			b := randMat(rng, 4, ldb)
-			var got [4]float32
-			kern.dot4(x, b, ldb, &got)
+			got := kern.dot4(x, b, ldb)
 			want := make([]float64, 4)
 			bound := make([]float64, 4)
 			for r := range want {

@@ -80,8 +80,8 @@ func microGo2x4(kc int, ap, bp, c []float32, ldc int, load bool) {
 	r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
 }
 
-// dot4Go computes out[r] = x · b[r*ldb : r*ldb+len(x)] for r < 4.
-func dot4Go(x, b []float32, ldb int, out *[4]float32) {
+// dot4Go returns out[r] = x · b[r*ldb : r*ldb+len(x)] for r < 4.
+func dot4Go(x, b []float32, ldb int) (out [4]float32) {
 	k := len(x)
 	b0 := b[0:k:k]           // [k]
 	b1 := b[ldb : ldb+k]     // [k]
@@ -95,6 +95,7 @@ func dot4Go(x, b []float32, ldb int, out *[4]float32) {
 		s3 += v * b3[i]
 	}
 	out[0], out[1], out[2], out[3] = s0, s1, s2, s3
+	return out
 }
 
 // dotGo returns a·b with four partial sums.
@@ -125,7 +126,7 @@ func axpyGo(alpha float32, x, y []float32) {
 }
 
 // axpy4Go computes y[j] += Σ_{r<4} alpha[r]·b[r*ldb+j] for j < len(y).
-func axpy4Go(alpha *[4]float32, b []float32, ldb int, y []float32) {
+func axpy4Go(alpha [4]float32, b []float32, ldb int, y []float32) {
 	n := len(y)
 	b0 := b[0:n:n]           // [n]
 	b1 := b[ldb : ldb+n]     // [n]

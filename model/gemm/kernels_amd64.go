@@ -72,15 +72,13 @@ func microAVX6x16(kc int, ap, bp, c []float32, ldc int, load bool) {
 	kern6x16(kc, &ap[0], &bp[0], &c[0], ldc, load)
 }
 
-// dot4AVX computes out[r] = x · b[r*ldb : r*ldb+len(x)] for r < 4.
-func dot4AVX(x, b []float32, ldb int, out *[4]float32) {
+// dot4AVX returns out[r] = x · b[r*ldb : r*ldb+len(x)] for r < 4.
+func dot4AVX(x, b []float32, ldb int) (out [4]float32) {
 	k := len(x)
 	_ = b[3*ldb+k-1]
 	k8 := k &^ 7
 	if k8 > 0 {
-		dot4x8(k8, &x[0], &b[0], ldb, out)
-	} else {
-		*out = [4]float32{}
+		dot4x8(k8, &x[0], &b[0], ldb, &out)
 	}
 	for i := k8; i < k; i++ {
 		v := x[i]
@@ -89,6 +87,7 @@ func dot4AVX(x, b []float32, ldb int, out *[4]float32) {
 		out[2] += v * b[2*ldb+i]
 		out[3] += v * b[3*ldb+i]
 	}
+	return out
 }
 
 // dotAVX returns a·b; len(b) ≥ len(a).
@@ -204,12 +203,12 @@ func copyAVX(dst []float32, ps int, src []float32, ld, cols, w, kc int) {
 func axpy4x8(n int, alpha *[4]float32, b *float32, ldb int, y *float32)
 
 // axpy4AVX computes y[j] += Σ_{r<4} alpha[r]·b[r*ldb+j] for j < len(y).
-func axpy4AVX(alpha *[4]float32, b []float32, ldb int, y []float32) {
+func axpy4AVX(alpha [4]float32, b []float32, ldb int, y []float32) {
 	n := len(y)
 	_ = b[3*ldb+n-1]
 	n8 := n &^ 7
 	if n8 > 0 {
-		axpy4x8(n8, alpha, &b[0], ldb, &y[0])
+		axpy4x8(n8, &alpha, &b[0], ldb, &y[0])
 	}
 	for j := n8; j < n; j++ {
 		y[j] += alpha[0]*b[j] + alpha[1]*b[ldb+j] + alpha[2]*b[2*ldb+j] + alpha[3]*b[3*ldb+j]

@@ -31,6 +31,14 @@ func NTRows(out, a, b []float32, m, n, k int, threads int) {
 		ntRows(&p, kern, 0, n)
 		return
 	}
+	ntRowsParallel(p, kern, groups, threads)
+}
+
+// ntRowsParallel computes p's columns, whole groups of four split between
+// threads goroutines. It takes p by value so that only this path, not the
+// serial one, moves a copy of it to the heap for the goroutines.
+func ntRowsParallel(p problem, kern *kernels, groups, threads int) {
+	n := p.n
 	var wg sync.WaitGroup
 	for t := 1; t < threads; t++ {
 		lo, hi := groups*t/threads*4, min(groups*(t+1)/threads*4, n)
@@ -49,12 +57,11 @@ func NTRows(out, a, b []float32, m, n, k int, threads int) {
 // columns below n&^3, dot for the last n%4 columns.
 func ntRows(p *problem, kern *kernels, lo, hi int) {
 	k, whole := p.k, p.n&^3
-	var r [4]float32
 	j := lo
 	for ; j+4 <= hi && j+4 <= whole; j += 4 {
 		bj := p.b[j*p.ldb:] // rows j..j+3 of b, [4, k] at stride ldb
 		for i := 0; i < p.m; i++ {
-			kern.dot4(p.a[i*p.lda:i*p.lda+k], bj, p.ldb, &r)
+			r := kern.dot4(p.a[i*p.lda:i*p.lda+k], bj, p.ldb)
 			o := p.out[i*p.ldo+j : i*p.ldo+j+4]
 			o[0], o[1], o[2], o[3] = r[0], r[1], r[2], r[3]
 		}
