@@ -18,9 +18,22 @@ import (
 // sequence) and minimind2-small, whose products are large enough to be
 // split between threads.
 func TestForwardStepBatchInvariant(t *testing.T) {
-	for _, preset := range []string{"tiny", "tiny3", "tiny-moe", "minimind2-small"} {
-		t.Run(preset, func(t *testing.T) {
+	type tc struct {
+		preset string
+		dtype  cpu.DType
+	}
+	var cases []tc
+	for _, p := range []string{"tiny", "tiny3", "tiny-moe", "minimind2-small"} {
+		cases = append(cases, tc{p, "f32"})
+	}
+	for _, d := range []cpu.DType{"f16", "q8_0", "q4_0"} { // quantized CPU weights (mmchat --dtype)
+		cases = append(cases, tc{"tiny3", d}, tc{"minimind2-small", d})
+	}
+	for _, tc := range cases {
+		preset := tc.preset
+		t.Run(preset+"/"+string(tc.dtype), func(t *testing.T) {
 			m := tinyModel(t, preset, 7)
+			require.NoError(t, cpu.QuantizeWeights(m, tc.dtype))
 			const seqs, steps = 16, 5
 			batch := make([]*model.KVCache, seqs)
 			alone := make([]*model.KVCache, seqs)

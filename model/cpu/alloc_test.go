@@ -12,14 +12,24 @@ import (
 // TestDecodeStepAllocs checks that a decoding step on one thread reuses
 // its buffers: Forward over a KV cache and ForwardStep allocate at most a
 // handful of small objects per token (the step's positions and the like),
-// not one per tensor or per matrix row.
+// not one per tensor or per matrix row — with float32 weights and with
+// each quantized type.
 func TestDecodeStepAllocs(t *testing.T) {
-	for _, preset := range []string{"tiny", "tiny3", "minimind2-small"} {
-		t.Run(preset, func(t *testing.T) {
-			c, err := model.Preset(preset)
+	type tc struct {
+		preset string
+		dtype  cpu.DType
+	}
+	cases := []tc{{"tiny", "f32"}, {"tiny3", "f32"}}
+	for _, d := range []cpu.DType{"f32", "f16", "q8_0", "q4_0"} {
+		cases = append(cases, tc{"minimind2-small", d})
+	}
+	for _, tc := range cases {
+		t.Run(tc.preset+"/"+string(tc.dtype), func(t *testing.T) {
+			c, err := model.Preset(tc.preset)
 			require.NoError(t, err)
 			m, err := model.New(c, cpu.New(1), model.InitWeights(c, 1))
 			require.NoError(t, err)
+			require.NoError(t, cpu.QuantizeWeights(m, tc.dtype))
 			e := m.Engine
 			const runs = 20
 			prompt := []int32{5, 9, 13, 17, 21, 25, 29, 33}

@@ -232,10 +232,10 @@ type qkernels struct {
 	q8x8, q4x8 func(xq []byte, xd []float32, row []byte) float32
 	// q8x4 and q4x4, when set, do the same for a packed group of four rows
 	// (QMatrix), sharing the reading of x and the scaling.
-	q8x4, q4x4 func(x *xInt8, grp []byte, out *[4]float32)
+	q8x4, q4x4 func(x *xInt8, grp []byte) [4]float32
 	// f16x4, when set, computes f16 for four adjacent rows (row r at
 	// w[r·ldw:]) in one call.
-	f16x4 func(x []float32, w []byte, ldw int, out *[4]float32)
+	f16x4 func(x []float32, w []byte, ldw int) [4]float32
 	// quantX fills xi (sized for x) from x [k]; quantXGo where not set.
 	quantX func(xi *xInt8, x []float32)
 }
@@ -422,79 +422,31 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 	if n*m*k < 1<<16 || (n < qGemmMinRows && len(q.Data) < qSplitMinBytes) {
 		threads = 1
 	}
-	var xs []*xInt8 // [n] x rounded to int8 blocks, when an integer kernel applies
+	var xs qX // x rounded to int8 blocks, when an integer kernel applies
 	if n < qGemmMinRows && ((q.Type == QQ8_0 && qkern.q8x8 != nil) || (q.Type == QQ4_0 && qkern.q4x8 != nil)) {
-		xs = make([]*xInt8, n)
 		for i := range n {
-			xs[i] = xInt8Pool.Get().(*xInt8)
-			xs[i].set(x[i*k : (i+1)*k])
+			xs.x[i] = xInt8Pool.Get().(*xInt8)
+			xs.x[i].set(x[i*k : (i+1)*k])
 		}
-		defer func() {
-			for _, xi := range xs {
-				xInt8Pool.Put(xi)
-			}
-		}()
-	}
-	work := func(lo, hi int) {
-		if xs != nil {
-			intDot, int4 := qkern.q8x8, qkern.q8x4
-			if q.Type == QQ4_0 {
-				intDot, int4 = qkern.q4x8, qkern.q4x4
-			} else if !q.no128 {
-				int4 = nil
-			}
-			rb := q.Type.RowBytes(k)
-			var o4 [4]float32
-			for i, xi := range xs {
-				oi := out[i*m : (i+1)*m]
-				r := lo
-				if int4 != nil {
-					for ; r+4 <= min(hi, q.Packed); r += 4 {
-						int4(xi, q.Data[r*rb:(r+4)*rb], &o4)
-						copy(oi[r:r+4], o4[:])
-					}
-				}
-				for ; r < hi; r++ {
-					oi[r] = intDot(xi.q, xi.d, q.row(r))
-				}
-			}
-			return
-		}
-		if n < qGemmMinRows {
-			for i := range n {
-				xi := x[i*k : (i+1)*k]
-				oi := out[i*m : (i+1)*m]
-				r := lo
-				if f4 := qkern.f16x4; f4 != nil && q.Type == QF16 {
-					var o4 [4]float32
-					rb := 2 * k
-					for ; r+4 <= hi; r += 4 {
-						f4(xi, q.Data[r*rb:(r+4)*rb], rb, &o4)
-						copy(oi[r:r+4], o4[:])
-					}
-				}
-				for ; r < hi; r++ {
-					oi[r] = qdot(xi, q, r)
-				}
-			}
-			return
-		}
-		tile := make([]float32, qTile*k) // [qTile, k] dequantized rows
-		for r0 := lo; r0 < hi; r0 += qTile {
-			r1 := min(r0+qTile, hi)
-			for r := r0; r < r1; r++ {
-				q.DequantizeRow(tile[(r-r0)*k:(r-r0+1)*k], r)
-			}
-			NTStrided(out[r0:], m, x, k, tile, k, n, r1-r0, k, false, 1)
-		}
+		xs.n = n
 	}
 	if threads == 1 {
-		work(0, m)
-		return
+		qntRows(out, x, q, n, &xs, 0, m)
+	} else {
+		qntSplit(out, x, q, n, xs, threads, unit)
 	}
+	for _, xi := range xs.x[:xs.n] {
+		xInt8Pool.Put(xi)
+	}
+}
+
+// qntSplit runs QNT on threads goroutines, splitting the weight rows on
+// unit boundaries so that each goroutine owns whole tiles. (A function of
+// its own, so that xs is copied to the heap only on this path.)
+func qntSplit(out, x []float32, q *QMatrix, n int, xs qX, threads, unit int) {
+	m := q.Rows
 	var wg sync.WaitGroup
 	for t := range threads {
-		// Split on unit boundaries so each goroutine owns whole tiles.
 		lo := (m / unit * t / threads) * unit
 		hi := (m / unit * (t + 1) / threads) * unit
 		if t == threads-1 {
@@ -504,16 +456,76 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 			continue
 		}
 		if t == threads-1 { // the last part on this goroutine
-			work(lo, hi)
+			qntRows(out, x, q, n, &xs, lo, hi)
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work(lo, hi)
+			qntRows(out, x, q, n, &xs, lo, hi)
 		}()
 	}
 	wg.Wait()
+}
+
+// qX holds the rows of x (at most qGemmMinRows−1) rounded to int8 blocks.
+type qX struct {
+	n int
+	x [qGemmMinRows - 1]*xInt8
+}
+
+// qntRows computes the output columns [lo, hi) of QNT (weight rows lo..hi−1).
+func qntRows(out, x []float32, q *QMatrix, n int, xs *qX, lo, hi int) {
+	m, k := q.Rows, q.Cols
+	if xs.n > 0 {
+		intDot, int4 := qkern.q8x8, qkern.q8x4
+		if q.Type == QQ4_0 {
+			intDot, int4 = qkern.q4x8, qkern.q4x4
+		} else if !q.no128 {
+			int4 = nil
+		}
+		rb := q.Type.RowBytes(k)
+		for i, xi := range xs.x[:xs.n] {
+			oi := out[i*m : (i+1)*m]
+			r := lo
+			if int4 != nil {
+				for ; r+4 <= min(hi, q.Packed); r += 4 {
+					o4 := int4(xi, q.Data[r*rb:(r+4)*rb])
+					copy(oi[r:r+4], o4[:])
+				}
+			}
+			for ; r < hi; r++ {
+				oi[r] = intDot(xi.q, xi.d, q.row(r))
+			}
+		}
+		return
+	}
+	if n < qGemmMinRows {
+		for i := range n {
+			xi := x[i*k : (i+1)*k]
+			oi := out[i*m : (i+1)*m]
+			r := lo
+			if f4 := qkern.f16x4; f4 != nil && q.Type == QF16 {
+				rb := 2 * k
+				for ; r+4 <= hi; r += 4 {
+					o4 := f4(xi, q.Data[r*rb:(r+4)*rb], rb)
+					copy(oi[r:r+4], o4[:])
+				}
+			}
+			for ; r < hi; r++ {
+				oi[r] = qdot(xi, q, r)
+			}
+		}
+		return
+	}
+	tile := make([]float32, qTile*k) // [qTile, k] dequantized rows
+	for r0 := lo; r0 < hi; r0 += qTile {
+		r1 := min(r0+qTile, hi)
+		for r := r0; r < r1; r++ {
+			q.DequantizeRow(tile[(r-r0)*k:(r-r0+1)*k], r)
+		}
+		NTStrided(out[r0:], m, x, k, tile, k, n, r1-r0, k, false, 1)
+	}
 }
 
 // QAccelerated reports whether the quantized kernels use assembly.

@@ -139,20 +139,22 @@ func dotQ8Q8x4(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
 //go:noescape
 func dotQ4Q8x4(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
 
-func dotQ8X4AVX(x *xInt8, grp []byte, out *[4]float32) {
+func dotQ8X4AVX(x *xInt8, grp []byte) (out [4]float32) {
 	nb := len(x.d)
 	if nb == 0 || len(x.q) < 32*nb || len(x.a) < 32*nb || len(grp) < 136*nb {
 		panic("gemm: dotQ8X4AVX: short input")
 	}
-	dotQ8Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.a), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
+	dotQ8Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.a), unsafe.SliceData(x.d), unsafe.SliceData(grp), &out)
+	return out
 }
 
-func dotQ4X4AVX(x *xInt8, grp []byte, out *[4]float32) {
+func dotQ4X4AVX(x *xInt8, grp []byte) (out [4]float32) {
 	nb := len(x.d)
 	if nb == 0 || len(x.q) < 32*nb || len(x.c) < 8*nb || len(grp) < 72*nb {
 		panic("gemm: dotQ4X4AVX: short input")
 	}
-	dotQ4Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
+	dotQ4Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), &out)
+	return out
 }
 
 //go:noescape
@@ -161,20 +163,22 @@ func dotQ8Q8x4VNNI(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
 //go:noescape
 func dotQ4Q8x4VNNI(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
 
-func dotQ8X4VNNI(x *xInt8, grp []byte, out *[4]float32) {
+func dotQ8X4VNNI(x *xInt8, grp []byte) (out [4]float32) {
 	nb := len(x.d)
 	if nb == 0 || len(x.q) < 32*nb || len(x.a) < 32*nb || len(grp) < 136*nb {
 		panic("gemm: dotQ8X4VNNI: short input")
 	}
-	dotQ8Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.a), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
+	dotQ8Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.a), unsafe.SliceData(x.d), unsafe.SliceData(grp), &out)
+	return out
 }
 
-func dotQ4X4VNNI(x *xInt8, grp []byte, out *[4]float32) {
+func dotQ4X4VNNI(x *xInt8, grp []byte) (out [4]float32) {
 	nb := len(x.d)
 	if nb == 0 || len(x.q) < 32*nb || len(x.c) < 8*nb || len(grp) < 72*nb {
 		panic("gemm: dotQ4X4VNNI: short input")
 	}
-	dotQ4Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), out)
+	dotQ4Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), &out)
+	return out
 }
 
 // dotF16x16x4 computes four dotF16x16 over adjacent rows (row r at w + r·ldw bytes).
@@ -182,13 +186,14 @@ func dotQ4X4VNNI(x *xInt8, grp []byte, out *[4]float32) {
 //go:noescape
 func dotF16x16x4(n int, x *float32, w *byte, ldw int, out *[4]float32)
 
-func dotF16X4AVX(x []float32, w []byte, ldw int, out *[4]float32) {
+func dotF16X4AVX(x []float32, w []byte, ldw int) (out [4]float32) {
 	n := len(x)
 	if n == 0 || n%16 != 0 || ldw < 2*n || len(w) < 3*ldw+2*n {
 		for r := range 4 {
 			out[r] = dotF16AVX(x, w[r*ldw:])
 		}
-		return
+		return out
 	}
-	dotF16x16x4(n, unsafe.SliceData(x), unsafe.SliceData(w), ldw, out)
+	dotF16x16x4(n, unsafe.SliceData(x), unsafe.SliceData(w), ldw, &out)
+	return out
 }

@@ -39,9 +39,9 @@ func TestFourRowKernelsAgree(t *testing.T) {
 					var avx, vnni [4]float32
 					one := avxQKernels.q8x8
 					if typ == QQ8_0 {
-						dotQ8X4AVX(&xi, grp, &avx)
+						avx = dotQ8X4AVX(&xi, grp)
 					} else {
-						dotQ4X4AVX(&xi, grp, &avx)
+						avx = dotQ4X4AVX(&xi, grp)
 						one = avxQKernels.q4x8
 					}
 					for j := range 4 {
@@ -52,9 +52,9 @@ func TestFourRowKernelsAgree(t *testing.T) {
 						continue
 					}
 					if typ == QQ8_0 {
-						dotQ8X4VNNI(&xi, grp, &vnni)
+						vnni = dotQ8X4VNNI(&xi, grp)
 					} else {
-						dotQ4X4VNNI(&xi, grp, &vnni)
+						vnni = dotQ4X4VNNI(&xi, grp)
 					}
 					require.Equal(t, avx, vnni, "group %d", g)
 				}
@@ -77,8 +77,7 @@ func TestF16FourRows(t *testing.T) {
 		for i := range x {
 			x[i] = float32(r.NormFloat64())
 		}
-		var got [4]float32
-		dotF16X4AVX(x, q.Data, 2*k, &got)
+		got := dotF16X4AVX(x, q.Data, 2*k)
 		for row := range 4 {
 			require.Equal(t, dotF16AVX(x, q.row(row)), got[row], "k=%d row %d", k, row)
 		}
