@@ -61,7 +61,7 @@ func run(p *problem, kern *kernels, threads, minWork int) {
 	// The method is chosen for the whole product, before it is split, so
 	// that every element is summed in the same order whatever threads is.
 	meth := method(p)
-	if threads <= 1 || p.m*p.n*p.k < minWork {
+	if threads <= 1 || p.m*p.n*p.k < minWork || (meth == methGemvNT && p.m == 1 && 4*p.n*p.k < splitMinBytes) {
 		compute(meth, p, kern)
 		return
 	}

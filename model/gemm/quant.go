@@ -399,11 +399,12 @@ const qTile = 128
 // matrix–vector products.
 const qSplit = 16
 
-// qSplitMinBytes is the smallest weight whose matrix–vector product is
-// split between goroutines: below it, waking a second goroutine costs more
-// than its half of the reading saves (a one-token product is bound by the
-// memory bandwidth, which a second core raises only a little).
-const qSplitMinBytes = 2 << 20
+// splitMinBytes is the smallest weight whose one-token (matrix–vector)
+// product, float32 or quantized, is split between goroutines: below it,
+// waking a second goroutine costs more than its half of the reading saves
+// (the product is bound by the memory bandwidth, which a second core raises
+// only a little).
+const splitMinBytes = 2 << 20
 
 // QNT computes out[n, q.Rows] = x[n, q.Cols] · qᵀ (a Linear layer with
 // quantized weight q) on up to threads goroutines. One row of x (decode)
@@ -419,7 +420,7 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 		unit = qTile
 	}
 	threads = max(1, min(threads, (m+unit-1)/unit))
-	if n*m*k < 1<<16 || (n < qGemmMinRows && len(q.Data) < qSplitMinBytes) {
+	if n*m*k < 1<<16 || (n < qGemmMinRows && len(q.Data) < splitMinBytes) {
 		threads = 1
 	}
 	var xs qX // x rounded to int8 blocks, when an integer kernel applies

@@ -252,7 +252,7 @@ func TestQuantX(t *testing.T) {
 func TestQNTSplitDeterministic(t *testing.T) {
 	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
 		const k = 1024
-		rows := qSplitMinBytes/typ.RowBytes(k) + 37
+		rows := splitMinBytes/typ.RowBytes(k) + 37
 		q := randQ(typ, rows, k, 3)
 		x := make([]float32, k)
 		for i := range x {
