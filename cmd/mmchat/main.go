@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if f.engine == "cpu" {
-		debug.SetGCPercent(cpu.InferenceGCPercent) // resident memory ≈ weights + KV cache (+ ≤ 20%)
+		debug.SetGCPercent(cpu.InferenceGCPercent) // resident memory ≈ weights + KV cache + the program
 	}
 	if f.lora != "" {
 		n, err := bot.ApplyLoRA(f.lora)

@@ -15,10 +15,10 @@ import (
 const (
 	// poolMaxBuffer is the largest buffer (float32s, 1 MiB) the pool keeps.
 	poolMaxBuffer = 1 << 18
-	// poolMaxTotal bounds the float32s (16 MiB) the pool holds: a Free that
+	// poolMaxTotal bounds the float32s (2 MiB) the pool holds: a Free that
 	// would go beyond it empties the pool first, so buffers of sizes no
 	// longer in use (an old prompt's, an old cache's) do not pile up.
-	poolMaxTotal = 1 << 22
+	poolMaxTotal = 1 << 19
 )
 
 // bufferPool holds freed host tensors by length. It is safe for concurrent

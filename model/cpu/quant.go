@@ -10,12 +10,12 @@ import (
 )
 
 // InferenceGCPercent is the garbage-collection target (debug.SetGCPercent)
-// that mmchat sets for generation: the model's weights are nearly all of the
-// live heap, so Go's default of 100 would let the few kilobytes of garbage
-// each token leaves grow the process to twice the weights before a
-// collection; 20 keeps it within a fifth of them. Collections stay cheap
-// because weights hold no pointers.
-const InferenceGCPercent = 20
+// that mmchat sets for generation. The model's weights are nearly all of the
+// live heap, so Go's default of 100 would let the garbage of a prompt (a
+// decoding step leaves none) grow the process to twice the weights before a
+// collection; 5 keeps it within a twentieth of them. Collections stay cheap
+// because weights hold no pointers: a few per long prompt.
+const InferenceGCPercent = 5
 
 // DType names a weight storage of the CPU engine: "f32" (the default of
 // model.New) or a quantized one, "f16", "q8_0" or "q4_0".
