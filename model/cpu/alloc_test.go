@@ -15,6 +15,9 @@ import (
 // not one per tensor or per matrix row — with float32 weights and with
 // each quantized type.
 func TestDecodeStepAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop buffers")
+	}
 	type tc struct {
 		preset string
 		dtype  cpu.DType

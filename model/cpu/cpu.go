@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/bits"
 	"runtime"
-	"sync"
 
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/gemm"
@@ -22,6 +21,7 @@ import (
 // poolMaxBuffer), so a tensor must not be used after it is freed.
 type Engine struct {
 	threads int
+	team    *team // the threads beyond the caller's (nil with one thread)
 	pool    bufferPool // freed buffers, guarded by its own mutex
 }
 
@@ -30,7 +30,12 @@ func New(threads int) *Engine {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Engine{threads: threads}
+	e := &Engine{threads: threads}
+	if threads > 1 {
+		e.team = newTeam(threads)
+		runtime.AddCleanup(e, (*team).close, e.team) // the helpers end with the engine
+	}
+	return e
 }
 
 var _ model.Engine = (*Engine)(nil)
@@ -107,16 +112,7 @@ func (e *Engine) parallel(n, cost int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for i := range th {
-		lo, hi := n*i/th, n*(i+1)/th
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
+	e.team.Run(th, func(i int) { fn(n*i/th, n*(i+1)/th) })
 }
 
 // Embed implements model.Engine.
@@ -159,11 +155,50 @@ func rmsNormRows(o, xs, ws []float32, dim int, eps float32, lo, hi int) {
 // MatMul implements model.Engine. A weight converted by QuantizeWeights
 // (*gemm.QMatrix [m, k]) is read in its stored form.
 func (e *Engine) MatMul(out, x, w model.Tensor, n, k, m int) {
-	if q, ok := w.(*gemm.QMatrix); ok {
+	q, quant := w.(*gemm.QMatrix)
+	if n == 1 && e.team != nil && m >= 32 {
+		// One token (decode): the weight rows are split between the
+		// engine's threads, when the weight is large enough to repay the
+		// hand-over.
+		bytes := 4 * m * k
+		if quant {
+			bytes = len(q.Data)
+		}
+		if bytes >= teamSplitMinBytes {
+			o, xs := h(out), h(x) // o [m], xs [k]
+			parts := e.threads
+			if quant {
+				e.team.Run(parts, func(i int) {
+					lo, hi := splitRows(m, parts, i)
+					gemm.QNTRows(o, xs, q, 1, lo, hi)
+				})
+			} else {
+				wf := h(w) // [m, k]
+				e.team.Run(parts, func(i int) {
+					lo, hi := splitRows(m, parts, i)
+					gemm.NTStrided(o[lo:hi], m, xs, k, wf[lo*k:], k, 1, hi-lo, k, false, 1)
+				})
+			}
+			return
+		}
+	}
+	if quant {
 		gemm.QNT(h(out), h(x), q, n, e.threads)
 		return
 	}
 	gemm.NT(h(out), h(x), h(w), n, m, k, false, e.threads)
+}
+
+// teamSplitMinBytes is the smallest weight whose one-token product is split
+// between the engine's threads.
+const teamSplitMinBytes = 256 << 10
+
+// splitRows returns part i of parts of [0, m), cut at multiples of 16 rows
+// (whole groups of the four-row kernels).
+func splitRows(m, parts, i int) (lo, hi int) {
+	units := (m + 15) / 16
+	lo, hi = units*i/parts*16, units*(i+1)/parts*16
+	return min(lo, m), min(hi, m)
 }
 
 // RoPE implements model.Engine.

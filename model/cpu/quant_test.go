@@ -32,7 +32,12 @@ func zeroModel(t *testing.T) (model.Config, *model.Weights, *tokenizer.Tokenizer
 
 func newModel(t *testing.T, c model.Config, w *model.Weights, dtype cpu.DType) *model.Model {
 	t.Helper()
-	m, err := model.New(c, cpu.New(1), w)
+	return newModelThreads(t, c, w, dtype, 1)
+}
+
+func newModelThreads(t *testing.T, c model.Config, w *model.Weights, dtype cpu.DType, threads int) *model.Model {
+	t.Helper()
+	m, err := model.New(c, cpu.New(threads), w)
 	require.NoError(t, err)
 	require.NoError(t, cpu.QuantizeWeights(m, dtype))
 	return m
@@ -163,4 +168,33 @@ func TestQuantizeF32IsNoOp(t *testing.T) {
 	assert.True(t, isHost)
 	_, err = cpu.ParseDType("q5_k")
 	assert.Error(t, err)
+}
+
+// TestMatMulThreadsIdentical checks that a one-token product split between
+// the engine's threads (float32 and every quantized type) gives the
+// one-thread result bit for bit.
+func TestMatMulThreadsIdentical(t *testing.T) {
+	c, err := model.Preset("minimind2-small")
+	require.NoError(t, err)
+	w := model.InitWeights(c, 3)
+	for _, d := range []cpu.DType{"f32", "f16", "q8_0", "q4_0"} {
+		var want []float32
+		for _, threads := range []int{1, 2, 3} {
+			m := newModelThreads(t, c, w, d, threads)
+			kc := m.NewCache(1, 8)
+			var got []float32
+			for i, id := range []int32{5, 900, 17, 4000} {
+				l, err := m.Forward([]int32{id}, 1, model.ForwardOptions{Cache: kc, LastOnly: true})
+				require.NoError(t, err)
+				if i == 3 {
+					got = m.Engine.Read(l)
+				}
+			}
+			if want == nil {
+				want = got
+				continue
+			}
+			require.Equal(t, want, got, "%s with %d threads", d, threads)
+		}
+	}
 }

@@ -441,6 +441,29 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 	}
 }
 
+// QNTRows computes the columns [lo, hi) of QNT (weight rows lo..hi−1) for
+// n < 4 rows of x on the calling goroutine, each value exactly as QNT
+// computes it; lo must be a multiple of 4. An engine splits a one-token
+// product between its own threads with it.
+func QNTRows(out, x []float32, q *QMatrix, n, lo, hi int) {
+	m, k := q.Rows, q.Cols
+	if n <= 0 || n >= qGemmMinRows || lo%4 != 0 || lo < 0 || hi > m || lo > hi || len(out) < n*m || len(x) < n*k {
+		panic(fmt.Sprintf("gemm: QNTRows: rows [%d, %d) of %d, n=%d, out %d / x %d values", lo, hi, m, n, len(out), len(x)))
+	}
+	var xs qX
+	if (q.Type == QQ8_0 && qkern.q8x8 != nil) || (q.Type == QQ4_0 && qkern.q4x8 != nil) {
+		for i := range n {
+			xs.x[i] = xInt8Pool.Get().(*xInt8)
+			xs.x[i].set(x[i*k : (i+1)*k])
+		}
+		xs.n = n
+	}
+	qntRows(out, x, q, n, &xs, lo, hi)
+	for _, xi := range xs.x[:xs.n] {
+		xInt8Pool.Put(xi)
+	}
+}
+
 // qntSplit runs QNT on threads goroutines, splitting the weight rows on
 // unit boundaries so that each goroutine owns whole tiles. (A function of
 // its own, so that xs is copied to the heap only on this path.)
