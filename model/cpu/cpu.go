@@ -21,7 +21,7 @@ import (
 // poolMaxBuffer), so a tensor must not be used after it is freed.
 type Engine struct {
 	threads int
-	team    *team // the threads beyond the caller's (nil with one thread)
+	team    *team      // the threads beyond the caller's (nil with one thread)
 	pool    bufferPool // freed buffers, guarded by its own mutex
 }
 

@@ -26,7 +26,7 @@ type team struct {
 	closed  atomic.Bool
 
 	sleep    sync.Mutex
-	wake     *sync.Cond    // signalled when gen changes or the team closes
+	wake     *sync.Cond   // signalled when gen changes or the team closes
 	sleepers atomic.Int32 // helpers waiting on wake
 }
 
