@@ -205,14 +205,15 @@ func splitRows(m, parts, i int) (lo, hi int) {
 func (e *Engine) RoPE(x, cos, sin model.Tensor, pos []int32, heads, hd int) {
 	xs, cs, sn := h(x), h(cos), h(sin) // xs [len(pos), heads, hd]; cs, sn [maxPos, hd/2]
 	if e.serial(len(pos), heads*hd) {
-		ropeRows(xs, cs, sn, pos, heads, hd, 0, len(pos))
+		ropeRows(xs, cs, sn, pos, heads, hd, 0, len(pos), 1)
 		return
 	}
-	e.parallel(len(pos), heads*hd, func(lo, hi int) { ropeRows(xs, cs, sn, pos, heads, hd, lo, hi) })
+	e.parallel(len(pos), heads*hd, func(lo, hi int) { ropeRows(xs, cs, sn, pos, heads, hd, lo, hi, 1) })
 }
 
-// ropeRows is RoPE for the tokens [lo, hi).
-func ropeRows(xs, cs, sn []float32, pos []int32, heads, hd, lo, hi int) {
+// ropeRows is RoPE for the tokens [lo, hi) with dir = 1, its transpose
+// (the rotation by the opposite angle, for the backward pass) with dir = −1.
+func ropeRows(xs, cs, sn []float32, pos []int32, heads, hd, lo, hi int, dir float32) {
 	half := hd / 2
 	for t := lo; t < hi; t++ {
 		c := cs[int(pos[t])*half : (int(pos[t])+1)*half]
@@ -220,10 +221,10 @@ func ropeRows(xs, cs, sn []float32, pos []int32, heads, hd, lo, hi int) {
 		for hh := range heads {
 			v := xs[(t*heads+hh)*hd : (t*heads+hh+1)*hd]
 			for i := range half {
-				a, b := v[i], v[i+half]
+				a, b, si := v[i], v[i+half], dir*s[i]
 				// x' = x·cos + rotate_half(x)·sin, rotate_half(x) = [-x2, x1]
-				v[i] = a*c[i] - b*s[i]
-				v[i+half] = b*c[i] + a*s[i]
+				v[i] = a*c[i] - b*si
+				v[i+half] = b*c[i] + a*si
 			}
 		}
 	}

@@ -133,22 +133,8 @@ func (e *Engine) MatMulBackward(dx, dw, dout, x, w model.Tensor, n, k, m int, ac
 
 // RoPEBackward implements model.TrainEngine: the transpose of the rotation.
 func (e *Engine) RoPEBackward(dx, cos, sin model.Tensor, pos []int32, heads, hd int) {
-	xs, cs, sn := h(dx), h(cos), h(sin)
-	half := hd / 2
-	e.parallel(len(pos), heads*hd, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			c := cs[int(pos[t])*half : (int(pos[t])+1)*half]
-			s := sn[int(pos[t])*half : (int(pos[t])+1)*half]
-			for hh := range heads {
-				v := xs[(t*heads+hh)*hd : (t*heads+hh+1)*hd]
-				for i := range half {
-					a, b := v[i], v[i+half]
-					v[i] = a*c[i] + b*s[i]
-					v[i+half] = b*c[i] - a*s[i]
-				}
-			}
-		}
-	})
+	xs, cs, sn := h(dx), h(cos), h(sin) // xs [len(pos), heads, hd]; cs, sn [maxPos, hd/2]
+	e.parallel(len(pos), heads*hd, func(lo, hi int) { ropeRows(xs, cs, sn, pos, heads, hd, lo, hi, -1) })
 }
 
 // AttentionBackward implements model.TrainEngine. Probabilities are

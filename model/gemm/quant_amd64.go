@@ -140,19 +140,13 @@ func dotQ8Q8x4(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
 func dotQ4Q8x4(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
 
 func dotQ8X4AVX(x *xInt8, grp []byte) (out [4]float32) {
-	nb := len(x.d)
-	if nb == 0 || len(x.q) < 32*nb || len(x.a) < 32*nb || len(grp) < 136*nb {
-		panic("gemm: dotQ8X4AVX: short input")
-	}
+	nb := x.blocksFor(grp, 136, "dotQ8X4AVX")
 	dotQ8Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.a), unsafe.SliceData(x.d), unsafe.SliceData(grp), &out)
 	return out
 }
 
 func dotQ4X4AVX(x *xInt8, grp []byte) (out [4]float32) {
-	nb := len(x.d)
-	if nb == 0 || len(x.q) < 32*nb || len(x.c) < 8*nb || len(grp) < 72*nb {
-		panic("gemm: dotQ4X4AVX: short input")
-	}
+	nb := x.blocksFor(grp, 72, "dotQ4X4AVX")
 	dotQ4Q8x4(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), &out)
 	return out
 }
@@ -164,19 +158,13 @@ func dotQ8Q8x4VNNI(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
 func dotQ4Q8x4VNNI(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
 
 func dotQ8X4VNNI(x *xInt8, grp []byte) (out [4]float32) {
-	nb := len(x.d)
-	if nb == 0 || len(x.q) < 32*nb || len(x.a) < 32*nb || len(grp) < 136*nb {
-		panic("gemm: dotQ8X4VNNI: short input")
-	}
+	nb := x.blocksFor(grp, 136, "dotQ8X4VNNI")
 	dotQ8Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.a), unsafe.SliceData(x.d), unsafe.SliceData(grp), &out)
 	return out
 }
 
 func dotQ4X4VNNI(x *xInt8, grp []byte) (out [4]float32) {
-	nb := len(x.d)
-	if nb == 0 || len(x.q) < 32*nb || len(x.c) < 8*nb || len(grp) < 72*nb {
-		panic("gemm: dotQ4X4VNNI: short input")
-	}
+	nb := x.blocksFor(grp, 72, "dotQ4X4VNNI")
 	dotQ4Q8x4VNNI(nb, unsafe.SliceData(x.q), unsafe.SliceData(x.c), unsafe.SliceData(x.d), unsafe.SliceData(grp), &out)
 	return out
 }
@@ -196,4 +184,14 @@ func dotF16X4AVX(x []float32, w []byte, ldw int) (out [4]float32) {
 	}
 	dotF16x16x4(n, unsafe.SliceData(x), unsafe.SliceData(w), ldw, &out)
 	return out
+}
+
+// blocksFor returns x's number of blocks after checking that x and a packed
+// group grp of groupBytes per block hold them all.
+func (x *xInt8) blocksFor(grp []byte, groupBytes int, kernel string) int {
+	nb := len(x.d)
+	if nb == 0 || len(x.q) < 32*nb || len(x.a) < 32*nb || len(x.c) < 8*nb || len(grp) < groupBytes*nb {
+		panic("gemm: " + kernel + ": short input")
+	}
+	return nb
 }
