@@ -49,10 +49,11 @@ func selectQKernels(f16c, vnni bool) *qkernels {
 	return goQKernels
 }
 
-// dotF16x16 returns Σ_{i<n} x[i]·half(w[i]); n is a positive multiple of 16.
+// dotF16Rows sets out[r] = Σ_{i<n} x[i]·half(w[r·ldw + 2i]) for r < rows;
+// n is a positive multiple of 16.
 //
 //go:noescape
-func dotF16x16(n int, x *float32, w *byte) float32
+func dotF16Rows(n int, x *float32, w *byte, ldw, rows int, out *float32)
 
 // cvtF16x8 converts n halves at src to float32 at dst; n is a positive
 // multiple of 8.
@@ -127,17 +128,19 @@ func dotF16AVX(x []float32, b []byte) float32 {
 	if len(x) == 0 || len(b) < 2*len(x) {
 		return dotF16Go(x, b)
 	}
-	return dotF16x16(len(x), unsafe.SliceData(x), unsafe.SliceData(b))
+	var s float32
+	dotF16Rows(len(x), unsafe.SliceData(x), unsafe.SliceData(b), 0, 1, &s)
+	return s
 }
 
 // dotQ8Q8x4 and dotQ4Q8x4 multiply a packed group of four Q8_0 / Q4_0 rows
 // (QMatrix) with x rounded to nb int8 blocks; see the assembly.
 //
 //go:noescape
-func dotQ8Q8x4(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
+func dotQ8Q8x4(nb int, xq, x2 *byte, xd *float32, w *byte, out *[4]float32)
 
 //go:noescape
-func dotQ4Q8x4(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
+func dotQ4Q8x4(nb int, xq *byte, x2 *int32, xd *float32, w *byte, out *[4]float32)
 
 func dotQ8X4AVX(x *xInt8, grp []byte) (out [4]float32) {
 	nb := x.blocksFor(grp, 136, "dotQ8X4AVX")
@@ -152,10 +155,10 @@ func dotQ4X4AVX(x *xInt8, grp []byte) (out [4]float32) {
 }
 
 //go:noescape
-func dotQ8Q8x4VNNI(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
+func dotQ8Q8x4VNNI(nb int, xq, x2 *byte, xd *float32, w *byte, out *[4]float32)
 
 //go:noescape
-func dotQ4Q8x4VNNI(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
+func dotQ4Q8x4VNNI(nb int, xq *byte, x2 *int32, xd *float32, w *byte, out *[4]float32)
 
 func dotQ8X4VNNI(x *xInt8, grp []byte) (out [4]float32) {
 	nb := x.blocksFor(grp, 136, "dotQ8X4VNNI")
@@ -169,11 +172,6 @@ func dotQ4X4VNNI(x *xInt8, grp []byte) (out [4]float32) {
 	return out
 }
 
-// dotF16x16x4 computes four dotF16x16 over adjacent rows (row r at w + r·ldw bytes).
-//
-//go:noescape
-func dotF16x16x4(n int, x *float32, w *byte, ldw int, out *[4]float32)
-
 func dotF16X4AVX(x []float32, w []byte, ldw int) (out [4]float32) {
 	n := len(x)
 	if n == 0 || n%16 != 0 || ldw < 2*n || len(w) < 3*ldw+2*n {
@@ -182,7 +180,7 @@ func dotF16X4AVX(x []float32, w []byte, ldw int) (out [4]float32) {
 		}
 		return out
 	}
-	dotF16x16x4(n, unsafe.SliceData(x), unsafe.SliceData(w), ldw, &out)
+	dotF16Rows(n, unsafe.SliceData(x), unsafe.SliceData(w), ldw, 4, &out[0])
 	return out
 }
 

@@ -2,54 +2,122 @@
 
 #include "textflag.h"
 
-// func dotF16x16(n int, x *float32, w *byte) float32
-//
-// x [n] float32, w [n] halves; n a positive multiple of 16. Four
-// accumulators over 32 values per iteration, then a 16-value tail.
-TEXT ·dotF16x16(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX
-	MOVQ x+8(FP), SI
-	MOVQ w+16(FP), DI
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+// The four-row kernels. Their loops share these steps (Y0..Y5 and Y8 as
+// described in each kernel; Y9..Y12 scratch):
 
-f16loop32:
-	CMPQ CX, $32
-	JLT  f16tail16
-	VCVTPH2PS (DI), Y0
-	VCVTPH2PS 16(DI), Y1
-	VCVTPH2PS 32(DI), Y2
-	VCVTPH2PS 48(DI), Y3
-	VFMADD231PS (SI), Y0, Y4
-	VFMADD231PS 32(SI), Y1, Y5
-	VFMADD231PS 64(SI), Y2, Y6
-	VFMADD231PS 96(SI), Y3, Y7
-	ADDQ $64, DI
-	ADDQ $128, SI
-	SUBQ $32, CX
-	JMP  f16loop32
+// Q8X4_LOAD: Y0 = xq, Y1 = |xq| (both [32] int8), Y2..Y5 = the four rows'
+// values w·sign(x) (VPSIGNB), from the packed group block at DI.
+#define Q8X4_LOAD \
+	VMOVDQU (BX), Y0; \
+	VMOVDQU (SI), Y1; \
+	VMOVDQU 8(DI), Y2; \
+	VMOVDQU 40(DI), Y3; \
+	VMOVDQU 72(DI), Y4; \
+	VMOVDQU 104(DI), Y5; \
+	VPSIGNB Y0, Y2, Y2; \
+	VPSIGNB Y0, Y3, Y3; \
+	VPSIGNB Y0, Y4, Y4; \
+	VPSIGNB Y0, Y5, Y5
 
-f16tail16:
-	CMPQ CX, $16
-	JLT  f16reduce
-	VCVTPH2PS (DI), Y0
-	VCVTPH2PS 16(DI), Y1
-	VFMADD231PS (SI), Y0, Y4
-	VFMADD231PS 32(SI), Y1, Y5
+// Q4X4_LOAD: Y0 = xq [32] int8, Y2..Y5 = the four rows' unsigned nibbles
+// u = q + 8 (values 0..15 in the low half, 16..31 in the high half: the 16
+// bytes loaded twice, the high copy shifted right by 4 bits, then masked
+// with Y14; the shift counts are in Y13).
+#define Q4X4_LOAD \
+	VMOVDQU (BX), Y0; \
+	VBROADCASTI128 8(DI), Y2; \
+	VBROADCASTI128 24(DI), Y3; \
+	VBROADCASTI128 40(DI), Y4; \
+	VBROADCASTI128 56(DI), Y5; \
+	VPSRLVD Y13, Y2, Y2; \
+	VPSRLVD Y13, Y3, Y3; \
+	VPSRLVD Y13, Y4, Y4; \
+	VPSRLVD Y13, Y5, Y5; \
+	VPAND Y14, Y2, Y2; \
+	VPAND Y14, Y3, Y3; \
+	VPAND Y14, Y4, Y4; \
+	VPAND Y14, Y5, Y5
 
-f16reduce:
-	VADDPS Y5, Y4, Y4
-	VADDPS Y7, Y6, Y6
-	VADDPS Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS X5, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
+// DOTS_AVX2(s0, u0, …): Y2..Y5 = int32 [8] sums of the products of the
+// signed bytes s_r and the unsigned bytes u_r (VPMADDUBSW: int16 pair sums,
+// within range for |s| ≤ 128, u ≤ 127 or u ≤ 15; VPMADDWD by the ones in
+// Y15: int32), then folded by three VPHADDD into Y2 = [r0 r1 r2 r3 | r0 r1 r2 r3]
+// (the block's values 0..15 | 16..31).
+#define DOTS_AVX2(s0, u0, s1, u1, s2, u2, s3, u3) \
+	VPMADDUBSW s0, u0, Y2; \
+	VPMADDUBSW s1, u1, Y3; \
+	VPMADDUBSW s2, u2, Y4; \
+	VPMADDUBSW s3, u3, Y5; \
+	VPMADDWD Y15, Y2, Y2; \
+	VPMADDWD Y15, Y3, Y3; \
+	VPMADDWD Y15, Y4, Y4; \
+	VPMADDWD Y15, Y5, Y5; \
+	VPHADDD Y3, Y2, Y2; \
+	VPHADDD Y5, Y4, Y4; \
+	VPHADDD Y4, Y2, Y2
+
+// DOTS_VNNI(s0, u0, …): the same sums with one VPDPBUSD per row.
+#define DOTS_VNNI(s0, u0, s1, u1, s2, u2, s3, u3) \
+	VPXOR Y9, Y9, Y9; \
+	VPXOR Y10, Y10, Y10; \
+	VPXOR Y11, Y11, Y11; \
+	VPXOR Y12, Y12, Y12; \
+	VPDPBUSD s0, u0, Y9; \
+	VPDPBUSD s1, u1, Y10; \
+	VPDPBUSD s2, u2, Y11; \
+	VPDPBUSD s3, u3, Y12; \
+	VPHADDD Y10, Y9, Y2; \
+	VPHADDD Y12, Y11, Y4; \
+	VPHADDD Y4, Y2, Y2
+
+// SCALE_ACC(groupBytes): converts the folded sums Y2 to float32 once,
+// multiplies them by [dw_r·dx] (the rows' four half scales at DI, x's scale
+// at R8) and adds them to the accumulator Y8; then steps to the next block.
+#define SCALE_ACC(groupBytes) \
+	VCVTDQ2PS Y2, Y2; \
+	VPBROADCASTQ (DI), X6; \
+	VCVTPH2PS X6, Y6; \
+	VBROADCASTSS (R8), Y7; \
+	VMULPS Y7, Y6, Y6; \
+	VFMADD231PS Y2, Y6, Y8; \
+	ADDQ $groupBytes, DI; \
+	ADDQ $32, BX; \
+	ADDQ $32, SI; \
+	ADDQ $4, R8
+
+// X4_PROLOGUE loads the arguments (nb, x's values, x's magnitudes or
+// offsets, x's scales, the group) and sets Y15 to 1 in every int16 and the
+// accumulator Y8 to 0.
+#define X4_PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ xq+8(FP), BX; \
+	MOVQ x2+16(FP), SI; \
+	MOVQ xd+24(FP), R8; \
+	MOVQ w+32(FP), DI; \
+	VPCMPEQW Y15, Y15, Y15; \
+	VPSRLW $15, Y15, Y15; \
+	VXORPS Y8, Y8, Y8
+
+// Q4_MASKS sets Y14 to the nibble mask and Y13 to the dword shift counts
+// [0 0 0 0 | 4 4 4 4].
+#define Q4_MASKS \
+	MOVQ $0x0F0F0F0F0F0F0F0F, DX; \
+	MOVQ DX, X14; \
+	VPBROADCASTQ X14, Y14; \
+	MOVQ $4, DX; \
+	MOVQ DX, X13; \
+	VPBROADCASTD X13, X13; \
+	VPXOR Y12, Y12, Y12; \
+	VINSERTI128 $1, X13, Y12, Y13
+
+// X4_EPILOGUE adds the two halves of the accumulator and stores [r0 r1 r2 r3].
+#define X4_EPILOGUE \
+	VEXTRACTF128 $1, Y8, X9; \
+	VADDPS X9, X8, X8; \
+	MOVQ out+40(FP), DX; \
+	VMOVUPS X8, (DX); \
 	VZEROUPPER
-	MOVSS X4, ret+24(FP)
-	RET
+
 
 // func cvtF16x8(n int, dst *float32, src *byte)
 //
@@ -250,261 +318,82 @@ q4q8loop:
 	MOVSS X4, ret+32(FP)
 	RET
 
-// func dotQ8Q8x4(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
+// func dotQ8Q8x4(nb int, xq, x2 *byte, xd *float32, w *byte, out *[4]float32)
 //
 // A packed group of four Q8_0 rows (QMatrix: per block, 8 bytes of the four
 // rows' half scales, then their 4 × 32 int8 values; 136 bytes) against x
-// rounded to int8 blocks: xq [32·nb] its values, xa [32·nb] their magnitudes
+// rounded to int8 blocks: xq [32·nb] its values, x2 [32·nb] their magnitudes
 // |xq|, xd [nb] the block scales. For each block and row the 32 products are
-// summed exactly in int32: VPMADDUBSW multiplies |x| (unsigned) by w·sign(x)
-// (signed; the weights must not hold −128, whose negation wraps), VPMADDWD
-// adds the int16 pairs. Three VPHADDD fold the four rows' partial sums into
-// [r0 r1 r2 r3 | r0 r1 r2 r3] (the block's values 0..15 | 16..31), which is
+// summed exactly in int32: |x| (unsigned) times w·sign(x) (signed; the
+// weights must not hold −128, whose negation wraps). Three VPHADDD fold the
+// four rows' partial sums into [r0 r1 r2 r3 | r0 r1 r2 r3], which is
 // converted to float32 once and added to the accumulator with one FMA by
 // [dw_r·dx_b]: x, its scale and the float work are shared by four rows.
 TEXT ·dotQ8Q8x4(SB), NOSPLIT, $0-48
-	MOVQ nb+0(FP), CX
-	MOVQ xq+8(FP), BX
-	MOVQ xa+16(FP), SI
-	MOVQ xd+24(FP), R8
-	MOVQ w+32(FP), DI
-	VPCMPEQW Y15, Y15, Y15
-	VPSRLW $15, Y15, Y15         // 1 in every int16
-	VXORPS Y8, Y8, Y8
+	X4_PROLOGUE
 
 q8x4loop:
-	VMOVDQU (BX), Y0             // xq [32] (signs)
-	VMOVDQU (SI), Y1             // |xq| [32]
-	VMOVDQU 8(DI), Y2            // row 0: w [32]
-	VMOVDQU 40(DI), Y3
-	VMOVDQU 72(DI), Y4
-	VMOVDQU 104(DI), Y5
-	VPSIGNB Y0, Y2, Y2           // w·sign(x)
-	VPSIGNB Y0, Y3, Y3
-	VPSIGNB Y0, Y4, Y4
-	VPSIGNB Y0, Y5, Y5
-	VPMADDUBSW Y2, Y1, Y2        // |x|·w·sign(x) = x·w, int16 pair sums
-	VPMADDUBSW Y3, Y1, Y3
-	VPMADDUBSW Y4, Y1, Y4
-	VPMADDUBSW Y5, Y1, Y5
-	VPMADDWD Y15, Y2, Y2         // int32 [8]
-	VPMADDWD Y15, Y3, Y3
-	VPMADDWD Y15, Y4, Y4
-	VPMADDWD Y15, Y5, Y5
-	VPHADDD Y3, Y2, Y2           // [r0 r0 r1 r1 | r0 r0 r1 r1]
-	VPHADDD Y5, Y4, Y4           // [r2 r2 r3 r3 | r2 r2 r3 r3]
-	VPHADDD Y4, Y2, Y2           // [r0 r1 r2 r3 | r0 r1 r2 r3]
-	VCVTDQ2PS Y2, Y2
-	VPBROADCASTQ (DI), X6        // the four half scales, twice
-	VCVTPH2PS X6, Y6
-	VBROADCASTSS (R8), Y7        // dx
-	VMULPS Y7, Y6, Y6
-	VFMADD231PS Y2, Y6, Y8       // acc += dw·dx·Σ
-	ADDQ $136, DI
-	ADDQ $32, BX
-	ADDQ $32, SI
-	ADDQ $4, R8
+	Q8X4_LOAD
+	DOTS_AVX2(Y2, Y1, Y3, Y1, Y4, Y1, Y5, Y1)
+	SCALE_ACC(136)
 	DECQ CX
 	JNZ  q8x4loop
-	VEXTRACTF128 $1, Y8, X9
-	VADDPS X9, X8, X8            // [r0 r1 r2 r3]
-	MOVQ out+40(FP), DX
-	VMOVUPS X8, (DX)
-	VZEROUPPER
+	X4_EPILOGUE
 	RET
 
-// func dotQ4Q8x4(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
-//
-// A packed group of four Q4_0 rows (per block, 8 bytes of half scales, then
-// the rows' 4 × 16 bytes; 72 bytes) against x rounded to int8 blocks (xq
-// [32·nb], scales xd [nb]). A row's 16 bytes are loaded into both halves of
-// a register and the high half shifted right by 4 bits, so after masking the
-// low half holds values 0..15 and the high half 16..31 as unsigned nibbles
-// u = q + 8. VPMADDUBSW multiplies u by x exactly; the offset is taken off
-// after the rows are folded (as in dotQ8Q8x4) by subtracting xc [nb, 8]:
-// 8·Σ x over the block's values 0..15 in lanes 0..3 and 16..31 in 4..7.
-TEXT ·dotQ4Q8x4(SB), NOSPLIT, $0-48
-	MOVQ nb+0(FP), CX
-	MOVQ xq+8(FP), BX
-	MOVQ xc+16(FP), SI
-	MOVQ xd+24(FP), R8
-	MOVQ w+32(FP), DI
-	VPCMPEQW Y15, Y15, Y15
-	VPSRLW $15, Y15, Y15         // 1 in every int16
-	MOVQ $0x0F0F0F0F0F0F0F0F, DX
-	MOVQ DX, X14
-	VPBROADCASTQ X14, Y14        // nibble mask
-	MOVQ $4, DX
-	MOVQ DX, X13
-	VPBROADCASTD X13, X13        // [4 4 4 4]
-	VPXOR Y12, Y12, Y12
-	VINSERTI128 $1, X13, Y12, Y13 // dword shift counts [0 0 0 0 | 4 4 4 4]
-	VXORPS Y8, Y8, Y8
-
-q4x4loop:
-	VMOVDQU (BX), Y0             // xq [32]
-	VBROADCASTI128 8(DI), Y2     // row 0's 16 bytes, twice
-	VBROADCASTI128 24(DI), Y3
-	VBROADCASTI128 40(DI), Y4
-	VBROADCASTI128 56(DI), Y5
-	VPSRLVD Y13, Y2, Y2
-	VPSRLVD Y13, Y3, Y3
-	VPSRLVD Y13, Y4, Y4
-	VPSRLVD Y13, Y5, Y5
-	VPAND Y14, Y2, Y2            // u [32]: values 0..15 | 16..31, plus 8
-	VPAND Y14, Y3, Y3
-	VPAND Y14, Y4, Y4
-	VPAND Y14, Y5, Y5
-	VPMADDUBSW Y0, Y2, Y2        // u·x, int16 pair sums
-	VPMADDUBSW Y0, Y3, Y3
-	VPMADDUBSW Y0, Y4, Y4
-	VPMADDUBSW Y0, Y5, Y5
-	VPMADDWD Y15, Y2, Y2
-	VPMADDWD Y15, Y3, Y3
-	VPMADDWD Y15, Y4, Y4
-	VPMADDWD Y15, Y5, Y5
-	VPHADDD Y3, Y2, Y2
-	VPHADDD Y5, Y4, Y4
-	VPHADDD Y4, Y2, Y2           // Σ u·x: [r0 r1 r2 r3 | r0 r1 r2 r3]
-	VPSUBD (SI), Y2, Y2          // Σ (u − 8)·x
-	VCVTDQ2PS Y2, Y2
-	VPBROADCASTQ (DI), X6
-	VCVTPH2PS X6, Y6
-	VBROADCASTSS (R8), Y7
-	VMULPS Y7, Y6, Y6
-	VFMADD231PS Y2, Y6, Y8
-	ADDQ $72, DI
-	ADDQ $32, BX
-	ADDQ $32, SI
-	ADDQ $4, R8
-	DECQ CX
-	JNZ  q4x4loop
-	VEXTRACTF128 $1, Y8, X9
-	VADDPS X9, X8, X8
-	MOVQ out+40(FP), DX
-	VMOVUPS X8, (DX)
-	VZEROUPPER
-	RET
-
-// func dotQ8Q8x4VNNI(nb int, xq, xa *byte, xd *float32, w *byte, out *[4]float32)
+// func dotQ8Q8x4VNNI(nb int, xq, x2 *byte, xd *float32, w *byte, out *[4]float32)
 //
 // dotQ8Q8x4 with VPDPBUSD (AVX-512 VNNI on YMM registers) in place of
 // VPMADDUBSW + VPMADDWD: the same exact int32 sums.
 TEXT ·dotQ8Q8x4VNNI(SB), NOSPLIT, $0-48
-	MOVQ nb+0(FP), CX
-	MOVQ xq+8(FP), BX
-	MOVQ xa+16(FP), SI
-	MOVQ xd+24(FP), R8
-	MOVQ w+32(FP), DI
-	VPCMPEQW Y15, Y15, Y15
-	VPSRLW $15, Y15, Y15         // 1 in every int16
-	VXORPS Y8, Y8, Y8
+	X4_PROLOGUE
 
 q8x4vloop:
-	VMOVDQU (BX), Y0             // xq [32] (signs)
-	VMOVDQU (SI), Y1             // |xq| [32]
-	VMOVDQU 8(DI), Y2            // row 0: w [32]
-	VMOVDQU 40(DI), Y3
-	VMOVDQU 72(DI), Y4
-	VMOVDQU 104(DI), Y5
-	VPSIGNB Y0, Y2, Y2           // w·sign(x)
-	VPSIGNB Y0, Y3, Y3
-	VPSIGNB Y0, Y4, Y4
-	VPSIGNB Y0, Y5, Y5
-	VPXOR Y9, Y9, Y9
-	VPXOR Y10, Y10, Y10
-	VPXOR Y11, Y11, Y11
-	VPXOR Y12, Y12, Y12
-	VPDPBUSD Y2, Y1, Y9          // Σ of 4 products |x|·w·sign(x) = x·w, int32 [8]
-	VPDPBUSD Y3, Y1, Y10
-	VPDPBUSD Y4, Y1, Y11
-	VPDPBUSD Y5, Y1, Y12
-	VPHADDD Y10, Y9, Y2          // [r0 r0 r1 r1 | r0 r0 r1 r1]
-	VPHADDD Y12, Y11, Y4         // [r2 r2 r3 r3 | r2 r2 r3 r3]
-	VPHADDD Y4, Y2, Y2           // [r0 r1 r2 r3 | r0 r1 r2 r3]
-	VCVTDQ2PS Y2, Y2
-	VPBROADCASTQ (DI), X6        // the four half scales, twice
-	VCVTPH2PS X6, Y6
-	VBROADCASTSS (R8), Y7        // dx
-	VMULPS Y7, Y6, Y6
-	VFMADD231PS Y2, Y6, Y8       // acc += dw·dx·Σ
-	ADDQ $136, DI
-	ADDQ $32, BX
-	ADDQ $32, SI
-	ADDQ $4, R8
+	Q8X4_LOAD
+	DOTS_VNNI(Y2, Y1, Y3, Y1, Y4, Y1, Y5, Y1)
+	SCALE_ACC(136)
 	DECQ CX
 	JNZ  q8x4vloop
-	VEXTRACTF128 $1, Y8, X9
-	VADDPS X9, X8, X8            // [r0 r1 r2 r3]
-	MOVQ out+40(FP), DX
-	VMOVUPS X8, (DX)
-	VZEROUPPER
+	X4_EPILOGUE
 	RET
 
-// func dotQ4Q8x4VNNI(nb int, xq *byte, xc *int32, xd *float32, w *byte, out *[4]float32)
+// func dotQ4Q8x4(nb int, xq *byte, x2 *int32, xd *float32, w *byte, out *[4]float32)
+//
+// A packed group of four Q4_0 rows (per block, 8 bytes of half scales, then
+// the rows' 4 × 16 bytes; 72 bytes) against x rounded to int8 blocks (xq
+// [32·nb], scales xd [nb]). The nibbles are taken unsigned, u = q + 8, and
+// multiplied by x exactly; the offset is taken off after the rows are folded
+// by subtracting x2 [nb, 8] (xInt8.c): 8·Σ x over the block's values 0..15
+// in lanes 0..3 and over 16..31 in lanes 4..7.
+TEXT ·dotQ4Q8x4(SB), NOSPLIT, $0-48
+	X4_PROLOGUE
+	Q4_MASKS
+
+q4x4loop:
+	Q4X4_LOAD
+	DOTS_AVX2(Y0, Y2, Y0, Y3, Y0, Y4, Y0, Y5) // Σ u·x
+	VPSUBD (SI), Y2, Y2          // Σ (u − 8)·x
+	SCALE_ACC(72)
+	DECQ CX
+	JNZ  q4x4loop
+	X4_EPILOGUE
+	RET
+
+// func dotQ4Q8x4VNNI(nb int, xq *byte, x2 *int32, xd *float32, w *byte, out *[4]float32)
 //
 // dotQ4Q8x4 with VPDPBUSD in place of VPMADDUBSW + VPMADDWD.
 TEXT ·dotQ4Q8x4VNNI(SB), NOSPLIT, $0-48
-	MOVQ nb+0(FP), CX
-	MOVQ xq+8(FP), BX
-	MOVQ xc+16(FP), SI
-	MOVQ xd+24(FP), R8
-	MOVQ w+32(FP), DI
-	VPCMPEQW Y15, Y15, Y15
-	VPSRLW $15, Y15, Y15         // 1 in every int16
-	MOVQ $0x0F0F0F0F0F0F0F0F, DX
-	MOVQ DX, X14
-	VPBROADCASTQ X14, Y14        // nibble mask
-	MOVQ $4, DX
-	MOVQ DX, X13
-	VPBROADCASTD X13, X13        // [4 4 4 4]
-	VPXOR Y12, Y12, Y12
-	VINSERTI128 $1, X13, Y12, Y13 // dword shift counts [0 0 0 0 | 4 4 4 4]
-	VXORPS Y8, Y8, Y8
+	X4_PROLOGUE
+	Q4_MASKS
 
 q4x4vloop:
-	VMOVDQU (BX), Y0             // xq [32]
-	VBROADCASTI128 8(DI), Y2     // row 0's 16 bytes, twice
-	VBROADCASTI128 24(DI), Y3
-	VBROADCASTI128 40(DI), Y4
-	VBROADCASTI128 56(DI), Y5
-	VPSRLVD Y13, Y2, Y2
-	VPSRLVD Y13, Y3, Y3
-	VPSRLVD Y13, Y4, Y4
-	VPSRLVD Y13, Y5, Y5
-	VPAND Y14, Y2, Y2            // u [32]: values 0..15 | 16..31, plus 8
-	VPAND Y14, Y3, Y3
-	VPAND Y14, Y4, Y4
-	VPAND Y14, Y5, Y5
-	VPXOR Y9, Y9, Y9
-	VPXOR Y10, Y10, Y10
-	VPXOR Y11, Y11, Y11
-	VPXOR Y12, Y12, Y12
-	VPDPBUSD Y0, Y2, Y9          // Σ of 4 products u·x, int32 [8]
-	VPDPBUSD Y0, Y3, Y10
-	VPDPBUSD Y0, Y4, Y11
-	VPDPBUSD Y0, Y5, Y12
-	VPHADDD Y10, Y9, Y2
-	VPHADDD Y12, Y11, Y4
-	VPHADDD Y4, Y2, Y2           // Σ u·x: [r0 r1 r2 r3 | r0 r1 r2 r3]
-	VPSUBD (SI), Y2, Y2          // Σ (u − 8)·x
-	VCVTDQ2PS Y2, Y2
-	VPBROADCASTQ (DI), X6
-	VCVTPH2PS X6, Y6
-	VBROADCASTSS (R8), Y7
-	VMULPS Y7, Y6, Y6
-	VFMADD231PS Y2, Y6, Y8
-	ADDQ $72, DI
-	ADDQ $32, BX
-	ADDQ $32, SI
-	ADDQ $4, R8
+	Q4X4_LOAD
+	DOTS_VNNI(Y0, Y2, Y0, Y3, Y0, Y4, Y0, Y5)
+	VPSUBD (SI), Y2, Y2
+	SCALE_ACC(72)
 	DECQ CX
 	JNZ  q4x4vloop
-	VEXTRACTF128 $1, Y8, X9
-	VADDPS X9, X8, X8
-	MOVQ out+40(FP), DX
-	VMOVUPS X8, (DX)
-	VZEROUPPER
+	X4_EPILOGUE
 	RET
 
 DATA q8xperm<>+0(SB)/4, $0
@@ -602,21 +491,20 @@ qxloop:
 	VZEROUPPER
 	RET
 
-// func dotF16x16x4(n int, x *float32, w *byte, ldw int, out *[4]float32)
+// func dotF16Rows(n int, x *float32, w *byte, ldw, rows int, out *float32)
 //
-// out[r] = Σ_{i<n} x[i]·half(w[r·ldw + 2i]) for four rows, n a positive
-// multiple of 16. The rows are read one after another (adjacent rows of a
-// matrix–vector product: one sequential stream), each exactly as
-// dotF16x16 reads and sums one row, so the results equal it bit for bit;
-// one call covers four rows.
-TEXT ·dotF16x16x4(SB), NOSPLIT, $0-40
-	MOVQ w+16(FP), R10
+// out[r] = Σ_{i<n} x[i]·half(w[r·ldw + 2i]) for r < rows (≥ 1), n a positive
+// multiple of 16. Each row: four accumulators over 32 values per iteration,
+// a 16-value tail, then the same reduction. The rows are read one after
+// another (adjacent rows of a matrix–vector product: one sequential
+// stream), and a row's sum does not depend on how many rows a call takes.
+TEXT ·dotF16Rows(SB), NOSPLIT, $0-48
+	MOVQ w+16(FP), R10           // row r
 	MOVQ ldw+24(FP), R8
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R11)(R8*1), R12
-	LEAQ (R12)(R8*1), R13
-	MOVQ out+32(FP), R9
-	// row 0
+	MOVQ rows+32(FP), R11        // rows left
+	MOVQ out+40(FP), R9
+
+f4row:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -625,9 +513,9 @@ TEXT ·dotF16x16x4(SB), NOSPLIT, $0-40
 	MOVQ n+0(FP), CX
 	MOVQ x+8(FP), SI
 
-f4r0loop32:
+f4loop32:
 	CMPQ CX, $32
-	JLT  f4r0tail16
+	JLT  f4tail16
 	VCVTPH2PS (DI), Y0
 	VCVTPH2PS 16(DI), Y1
 	VCVTPH2PS 32(DI), Y2
@@ -639,17 +527,17 @@ f4r0loop32:
 	ADDQ $64, DI
 	ADDQ $128, SI
 	SUBQ $32, CX
-	JMP  f4r0loop32
+	JMP  f4loop32
 
-f4r0tail16:
+f4tail16:
 	CMPQ CX, $16
-	JLT  f4r0reduce
+	JLT  f4reduce
 	VCVTPH2PS (DI), Y0
 	VCVTPH2PS 16(DI), Y1
 	VFMADD231PS (SI), Y0, Y4
 	VFMADD231PS 32(SI), Y1, Y5
 
-f4r0reduce:
+f4reduce:
 	VADDPS Y5, Y4, Y4
 	VADDPS Y7, Y6, Y6
 	VADDPS Y6, Y4, Y4
@@ -657,132 +545,10 @@ f4r0reduce:
 	VADDPS X5, X4, X4
 	VHADDPS X4, X4, X4
 	VHADDPS X4, X4, X4
-	MOVSS X4, 0(R9)
-	// row 1
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ R11, DI
-	MOVQ n+0(FP), CX
-	MOVQ x+8(FP), SI
-
-f4r1loop32:
-	CMPQ CX, $32
-	JLT  f4r1tail16
-	VCVTPH2PS (DI), Y0
-	VCVTPH2PS 16(DI), Y1
-	VCVTPH2PS 32(DI), Y2
-	VCVTPH2PS 48(DI), Y3
-	VFMADD231PS (SI), Y0, Y4
-	VFMADD231PS 32(SI), Y1, Y5
-	VFMADD231PS 64(SI), Y2, Y6
-	VFMADD231PS 96(SI), Y3, Y7
-	ADDQ $64, DI
-	ADDQ $128, SI
-	SUBQ $32, CX
-	JMP  f4r1loop32
-
-f4r1tail16:
-	CMPQ CX, $16
-	JLT  f4r1reduce
-	VCVTPH2PS (DI), Y0
-	VCVTPH2PS 16(DI), Y1
-	VFMADD231PS (SI), Y0, Y4
-	VFMADD231PS 32(SI), Y1, Y5
-
-f4r1reduce:
-	VADDPS Y5, Y4, Y4
-	VADDPS Y7, Y6, Y6
-	VADDPS Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS X5, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	MOVSS X4, 4(R9)
-	// row 2
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ R12, DI
-	MOVQ n+0(FP), CX
-	MOVQ x+8(FP), SI
-
-f4r2loop32:
-	CMPQ CX, $32
-	JLT  f4r2tail16
-	VCVTPH2PS (DI), Y0
-	VCVTPH2PS 16(DI), Y1
-	VCVTPH2PS 32(DI), Y2
-	VCVTPH2PS 48(DI), Y3
-	VFMADD231PS (SI), Y0, Y4
-	VFMADD231PS 32(SI), Y1, Y5
-	VFMADD231PS 64(SI), Y2, Y6
-	VFMADD231PS 96(SI), Y3, Y7
-	ADDQ $64, DI
-	ADDQ $128, SI
-	SUBQ $32, CX
-	JMP  f4r2loop32
-
-f4r2tail16:
-	CMPQ CX, $16
-	JLT  f4r2reduce
-	VCVTPH2PS (DI), Y0
-	VCVTPH2PS 16(DI), Y1
-	VFMADD231PS (SI), Y0, Y4
-	VFMADD231PS 32(SI), Y1, Y5
-
-f4r2reduce:
-	VADDPS Y5, Y4, Y4
-	VADDPS Y7, Y6, Y6
-	VADDPS Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS X5, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	MOVSS X4, 8(R9)
-	// row 3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ R13, DI
-	MOVQ n+0(FP), CX
-	MOVQ x+8(FP), SI
-
-f4r3loop32:
-	CMPQ CX, $32
-	JLT  f4r3tail16
-	VCVTPH2PS (DI), Y0
-	VCVTPH2PS 16(DI), Y1
-	VCVTPH2PS 32(DI), Y2
-	VCVTPH2PS 48(DI), Y3
-	VFMADD231PS (SI), Y0, Y4
-	VFMADD231PS 32(SI), Y1, Y5
-	VFMADD231PS 64(SI), Y2, Y6
-	VFMADD231PS 96(SI), Y3, Y7
-	ADDQ $64, DI
-	ADDQ $128, SI
-	SUBQ $32, CX
-	JMP  f4r3loop32
-
-f4r3tail16:
-	CMPQ CX, $16
-	JLT  f4r3reduce
-	VCVTPH2PS (DI), Y0
-	VCVTPH2PS 16(DI), Y1
-	VFMADD231PS (SI), Y0, Y4
-	VFMADD231PS 32(SI), Y1, Y5
-
-f4r3reduce:
-	VADDPS Y5, Y4, Y4
-	VADDPS Y7, Y6, Y6
-	VADDPS Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS X5, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	MOVSS X4, 12(R9)
+	MOVSS X4, (R9)
+	ADDQ R8, R10
+	ADDQ $4, R9
+	DECQ R11
+	JNZ  f4row
 	VZEROUPPER
 	RET
