@@ -359,14 +359,33 @@ func softmaxRows(o, xs []float32, cols, lo, hi int) {
 
 // softmaxRow writes softmax(x) to o (o may alias x).
 func softmaxRow(o, x []float32) {
-	maxv := float32(math.Inf(-1))
-	for _, v := range x {
-		maxv = max(maxv, v)
+	// The maximum over four running maxima (independent comparisons; a NaN
+	// is skipped here and makes the whole row NaN through the sum below).
+	inf := float32(math.Inf(-1))
+	m0, m1, m2, m3 := inf, inf, inf, inf
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		if x[i] > m0 {
+			m0 = x[i]
+		}
+		if x[i+1] > m1 {
+			m1 = x[i+1]
+		}
+		if x[i+2] > m2 {
+			m2 = x[i+2]
+		}
+		if x[i+3] > m3 {
+			m3 = x[i+3]
+		}
 	}
+	for ; i < len(x); i++ {
+		if x[i] > m0 {
+			m0 = x[i]
+		}
+	}
+	maxv := max(m0, m1, m2, m3)
 	inv := float32(1 / vmath.ExpShift(o, x, maxv))
-	for i := range o {
-		o[i] *= inv
-	}
+	gemm.Scale(inv, o[:len(x)])
 }
 
 // Gather implements model.Engine.
