@@ -12,12 +12,13 @@ import (
 // helper spins for teamSpin before it sleeps, so that the dozens of small
 // products of one decoding step (one every 10–100 µs) each reach a running
 // helper: waking a sleeping goroutine costs tens of microseconds on a
-// virtual machine, as much as a product of a small model. Run is called by
-// one goroutine at a time (a mutex makes other callers wait).
+// virtual machine, as much as a product of a small model. An operation
+// handed to a busy team (from another goroutine, or from inside a part)
+// runs on its caller alone.
 type team struct {
 	size int
 
-	run sync.Mutex // one operation at a time
+	run sync.Mutex // held while an operation runs
 
 	fn      func(part int) // the operation: parts 1..parts−1 run on helpers
 	parts   int
@@ -52,7 +53,14 @@ func (t *team) Run(parts int, fn func(part int)) {
 		}
 		return
 	}
-	t.run.Lock()
+	if !t.run.TryLock() {
+		// The team is busy: an operation from another goroutine, or one
+		// that calls Run from inside a part. Run the parts here, in order.
+		for i := range parts {
+			fn(i)
+		}
+		return
+	}
 	defer t.run.Unlock()
 	t.fn, t.parts = fn, parts
 	t.pending.Store(int64(t.size - 1))

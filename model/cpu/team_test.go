@@ -39,3 +39,16 @@ func TestTeam(t *testing.T) {
 		tm.close()
 	}
 }
+
+// TestTeamNested checks that an operation started from inside a part of
+// another (or while the team is busy) runs on its caller instead of waiting
+// for the team forever.
+func TestTeamNested(t *testing.T) {
+	tm := newTeam(2)
+	defer tm.close()
+	var inner atomic.Int64
+	tm.Run(2, func(int) {
+		tm.Run(2, func(int) { inner.Add(1) })
+	})
+	require.Equal(t, int64(4), inner.Load())
+}
