@@ -55,11 +55,26 @@ func New(m *model.Model, tok *tokenizer.Tokenizer) (*Bot, error) {
 // in the metadata, and puts the model on engine e.
 func Load(dir string, e model.Engine) (*Bot, error) {
 	if checkpoint.IsGGUF(dir) {
-		fsys, err := checkpoint.GGUFFolder(dir)
+		// Straight from the file (checkpoint.Load), not through the
+		// in-memory folder of checkpoint.GGUFFolder: the weights are held
+		// once while loading instead of three times.
+		cfg, w, err := checkpoint.Load(dir)
 		if err != nil {
 			return nil, err
 		}
-		return LoadFS(fsys, e)
+		tf, err := checkpoint.GGUFTokenizer(dir)
+		if err != nil {
+			return nil, err
+		}
+		tok, err := tokenizer.LoadFS(tf, ".")
+		if err != nil {
+			return nil, fmt.Errorf("chat: %s: %w", dir, err)
+		}
+		m, err := model.New(cfg, e, w)
+		if err != nil {
+			return nil, err
+		}
+		return New(m, tok)
 	}
 	st, err := os.Stat(dir)
 	if err != nil {

@@ -105,6 +105,13 @@ func Resolve(path string) (dir string, fsys fs.FS, source string, err error) {
 
 // LoadBot loads the model Resolve picks onto engine e.
 func LoadBot(path string, e model.Engine) (*chat.Bot, string, error) {
+	if checkpoint.IsGGUF(path) { // read straight from the file
+		b, err := chat.Load(path, e)
+		if err != nil {
+			return nil, "", fmt.Errorf("loading %s: %w", path, err)
+		}
+		return b, path, nil
+	}
 	dir, fsys, source, err := Resolve(path)
 	if err != nil {
 		return nil, "", err

@@ -1,14 +1,20 @@
 package zoo_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/minimind-go/minimind/chat"
+	"github.com/minimind-go/minimind/model"
+	"github.com/minimind-go/minimind/model/checkpoint"
 	"github.com/minimind-go/minimind/model/cpu"
+	"github.com/minimind-go/minimind/model/gguf"
 	"github.com/minimind-go/minimind/tokenizer"
 	"github.com/minimind-go/minimind/zoo"
 )
@@ -69,4 +75,40 @@ func TestLocalPrefersNewestSFT(t *testing.T) {
 	if _, ok := zoo.Local(t.TempDir()); ok {
 		t.Error("Local found a model in an empty folder")
 	}
+}
+
+// TestLoadBotGGUF loads the embedded model exported as GGUF (f16) with
+// LoadBot, which reads the file directly, and through the in-memory folder
+// of checkpoint.GGUFFolder (what mmserve serves): same weights, same
+// tokenizer, the same greedy answer.
+func TestLoadBotGGUF(t *testing.T) {
+	fsys, err := zoo.Default()
+	require.NoError(t, err)
+	ref, err := chat.LoadFS(fsys, cpu.New(1))
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "zero.gguf")
+	var buf bytes.Buffer
+	require.NoError(t, gguf.Export(&buf, ref.Model.Config, ref.Model.W, ref.Tok, gguf.ExportOptions{Type: gguf.F16}))
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+
+	direct, source, err := zoo.LoadBot(path, cpu.New(1))
+	require.NoError(t, err)
+	require.Equal(t, path, source)
+	folder, err := checkpoint.GGUFFolder(path)
+	require.NoError(t, err)
+	viaFolder, err := chat.LoadFS(folder, cpu.New(1))
+	require.NoError(t, err)
+	require.Equal(t, viaFolder.Model.Config, direct.Model.Config)
+	for i, p := range direct.Model.Config.Params(direct.Model.W) {
+		q := viaFolder.Model.Config.Params(viaFolder.Model.W)[i]
+		require.Equal(t, q.Name, p.Name)
+		require.Equal(t, (*q.Ptr).(*model.Host).Data, (*p.Ptr).(*model.Host).Data, p.Name)
+	}
+	msgs := []tokenizer.Message{{Role: "user", Content: "Who are you?"}}
+	a, err := direct.Generate(context.Background(), msgs, chat.Options{MaxTokens: 24}, nil)
+	require.NoError(t, err)
+	b, err := viaFolder.Generate(context.Background(), msgs, chat.Options{MaxTokens: 24}, nil)
+	require.NoError(t, err)
+	require.Equal(t, b.Text, a.Text)
+	require.Contains(t, a.Text, "MiniMind")
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing/fstest"
 
 	"github.com/minimind-go/minimind/model"
 	"github.com/minimind-go/minimind/model/gguf"
@@ -129,6 +130,22 @@ func loadGGUF(g *gguf.File) (model.Config, *model.Weights, error) {
 		return model.Config{}, nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	return cfg, w, nil
+}
+
+// GGUFTokenizer returns the tokenizer of the GGUF file at path as an
+// in-memory folder holding tokenizer.json and tokenizer_config.json (what
+// tokenizer.LoadFS reads), without its weights.
+func GGUFTokenizer(path string) (fs.FS, error) {
+	g, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer g.Close()
+	tj, tc, err := g.TokenizerFiles()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	return fstest.MapFS{"tokenizer.json": {Data: tj}, "tokenizer_config.json": {Data: tc}}, nil
 }
 
 // IsGGUF reports whether path names a GGUF file (by its extension).
