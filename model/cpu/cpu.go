@@ -170,7 +170,7 @@ func (e *Engine) MatMul(out, x, w model.Tensor, n, k, m int) {
 			if quant {
 				e.team.Run(parts, func(i int) {
 					lo, hi := splitRows(m, parts, i)
-					gemm.QNTRows(o, xs, q, 1, lo, hi)
+					gemm.QNTRange(o, xs, q, 1, lo, hi)
 				})
 			} else {
 				wf := h(w) // [m, k]

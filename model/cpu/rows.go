@@ -13,13 +13,7 @@ var _ model.RowEngine = (*Engine)(nil)
 // MatMul computes for row i of x alone (n = 1).
 func (e *Engine) MatMulRows(out, x, w model.Tensor, n, k, m int) {
 	if q, ok := w.(*gemm.QMatrix); ok {
-		// Quantized weights: QNT computes each of up to three rows exactly
-		// as a lone row (the matrix–vector path), so take them three at a time.
-		o, xs := h(out), h(x) // o [n, m], xs [n, k]
-		for i := 0; i < n; i += 3 {
-			r := min(3, n-i)
-			gemm.QNT(o[i*m:(i+r)*m], xs[i*k:(i+r)*k], q, r, e.threads)
-		}
+		gemm.QNTRows(h(out), h(x), q, n, e.threads) // out [n, m], x [n, k], q [m, k]
 		return
 	}
 	gemm.NTRows(h(out), h(x), h(w), n, m, k, e.threads) // out [n, m], x [n, k], w [m, k]

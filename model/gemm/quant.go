@@ -424,43 +424,41 @@ func QNT(out, x []float32, q *QMatrix, n, threads int) {
 		threads = 1
 	}
 	var xs qX // x rounded to int8 blocks, when an integer kernel applies
-	if n < qGemmMinRows && ((q.Type == QQ8_0 && qkern.q8x8 != nil) || (q.Type == QQ4_0 && qkern.q4x8 != nil)) {
-		for i := range n {
-			xs.x[i] = xInt8Pool.Get().(*xInt8)
-			xs.x[i].set(x[i*k : (i+1)*k])
-		}
-		xs.n = n
+	if n < qGemmMinRows {
+		xs.quantize(q, x, n)
 	}
 	if threads == 1 {
 		qntRows(out, x, q, n, &xs, 0, m)
 	} else {
 		qntSplit(out, x, q, n, xs, threads, unit)
 	}
-	for _, xi := range xs.x[:xs.n] {
-		xInt8Pool.Put(xi)
-	}
+	xs.release()
 }
 
-// QNTRows computes the columns [lo, hi) of QNT (weight rows lo..hi−1) for
+// QNTRange computes the columns [lo, hi) of QNT (weight rows lo..hi−1) for
 // n < 4 rows of x on the calling goroutine, each value exactly as QNT
 // computes it; lo must be a multiple of 4. An engine splits a one-token
 // product between its own threads with it.
-func QNTRows(out, x []float32, q *QMatrix, n, lo, hi int) {
+func QNTRange(out, x []float32, q *QMatrix, n, lo, hi int) {
 	m, k := q.Rows, q.Cols
 	if n <= 0 || n >= qGemmMinRows || lo%4 != 0 || lo < 0 || hi > m || lo > hi || len(out) < n*m || len(x) < n*k {
-		panic(fmt.Sprintf("gemm: QNTRows: rows [%d, %d) of %d, n=%d, out %d / x %d values", lo, hi, m, n, len(out), len(x)))
+		panic(fmt.Sprintf("gemm: QNTRange: rows [%d, %d) of %d, n=%d, out %d / x %d values", lo, hi, m, n, len(out), len(x)))
 	}
 	var xs qX
-	if (q.Type == QQ8_0 && qkern.q8x8 != nil) || (q.Type == QQ4_0 && qkern.q4x8 != nil) {
-		for i := range n {
-			xs.x[i] = xInt8Pool.Get().(*xInt8)
-			xs.x[i].set(x[i*k : (i+1)*k])
-		}
-		xs.n = n
-	}
+	xs.quantize(q, x, n)
 	qntRows(out, x, q, n, &xs, lo, hi)
-	for _, xi := range xs.x[:xs.n] {
-		xInt8Pool.Put(xi)
+	xs.release()
+}
+
+// QNTRows is QNT for n rows of x where row i of out is bit for bit what QNT
+// computes for row i of x alone (n = 1), as NTRows is for NT: rows go
+// through the matrix–vector path, qGemmMinRows−1 at a time. A batch of
+// sequences decoding together (model.ForwardStep) uses it.
+func QNTRows(out, x []float32, q *QMatrix, n, threads int) {
+	m, k := q.Rows, q.Cols // out [n, m], x [n, k]
+	for i := 0; i < n; i += qGemmMinRows - 1 {
+		r := min(qGemmMinRows-1, n-i)
+		QNT(out[i*m:(i+r)*m], x[i*k:(i+r)*k], q, r, threads)
 	}
 }
 
@@ -496,6 +494,28 @@ func qntSplit(out, x []float32, q *QMatrix, n int, xs qX, threads, unit int) {
 type qX struct {
 	n int
 	x [qGemmMinRows - 1]*xInt8
+}
+
+// quantize rounds the n rows of x [n, q.Cols] for q's integer kernels; it
+// leaves xs empty when q has none (f16, or no assembly).
+func (xs *qX) quantize(q *QMatrix, x []float32, n int) {
+	if (q.Type != QQ8_0 || qkern.q8x8 == nil) && (q.Type != QQ4_0 || qkern.q4x8 == nil) {
+		return
+	}
+	k := q.Cols
+	for i := range n {
+		xs.x[i] = xInt8Pool.Get().(*xInt8)
+		xs.x[i].set(x[i*k : (i+1)*k])
+	}
+	xs.n = n
+}
+
+// release returns the buffers of xs to their pool.
+func (xs *qX) release() {
+	for _, xi := range xs.x[:xs.n] {
+		xInt8Pool.Put(xi)
+	}
+	xs.n = 0
 }
 
 // qntRows computes the output columns [lo, hi) of QNT (weight rows lo..hi−1).

@@ -264,3 +264,26 @@ func TestQNTSplitDeterministic(t *testing.T) {
 		require.Equal(t, one, three, "%v", typ)
 	}
 }
+
+// TestQNTRowsMatchesSingleRow checks that every row of QNTRows equals QNT
+// of that row alone, bit for bit, for each type and thread count.
+func TestQNTRowsMatchesSingleRow(t *testing.T) {
+	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
+		const rows, k, n = 300, 512, 7
+		q := randQ(typ, rows, k, 11)
+		r := rand.New(rand.NewPCG(4, 4))
+		x := make([]float32, n*k) // [n, k]
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		for _, threads := range []int{1, 3} {
+			got := make([]float32, n*rows) // [n, rows]
+			QNTRows(got, x, q, n, threads)
+			for i := range n {
+				alone := make([]float32, rows)
+				QNT(alone, x[i*k:(i+1)*k], q, 1, 1)
+				require.Equal(t, alone, got[i*rows:(i+1)*rows], "%v row %d, %d threads", typ, i, threads)
+			}
+		}
+	}
+}
