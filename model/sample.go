@@ -60,7 +60,7 @@ func (s *Sampler) Sample(logits []float32, context []int32) int32 {
 		}
 	}
 	if o.Temperature <= 0 {
-		return argmax(logits)
+		return Argmax(logits)
 	}
 	// Candidates sorted by logit, best first (ties: lower id first).
 	if cap(s.idx) < len(logits) {
@@ -173,7 +173,9 @@ func topK(logits []float32, buf []int, k int) []int {
 	return h
 }
 
-func argmax(x []float32) int32 {
+// Argmax returns the index of the largest value of x (the first of equal
+// ones): the greedy choice over logits.
+func Argmax(x []float32) int32 {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing/fstest"
@@ -227,7 +228,7 @@ func fromSource(cfg model.Config, src *source) (*model.Weights, error) {
 			errs = append(errs, fmt.Errorf("tensor %s (shape %v) is missing", p.Name, p.Shape))
 			continue
 		}
-		if !sameShape(shape, p.Shape) {
+		if !slices.Equal(shape, p.Shape) {
 			errs = append(errs, fmt.Errorf("tensor %s has shape %v, the config needs %v", p.Name, shape, p.Shape))
 		}
 	}
@@ -247,7 +248,7 @@ func fromSource(cfg model.Config, src *source) (*model.Weights, error) {
 	for _, n := range unknown {
 		errs = append(errs, fmt.Errorf("tensor %s is not part of this architecture", n))
 	}
-	if lmHead != nil && !sameShape(lmHead, []int{cfg.Vocab, cfg.Hidden}) {
+	if lmHead != nil && !slices.Equal(lmHead, []int{cfg.Vocab, cfg.Hidden}) {
 		errs = append(errs, fmt.Errorf("tensor lm_head.weight has shape %v, want %v", lmHead, []int{cfg.Vocab, cfg.Hidden}))
 	}
 	if len(errs) > 0 {
@@ -285,18 +286,6 @@ func fromSource(cfg model.Config, src *source) (*model.Weights, error) {
 		return nil, fmt.Errorf("checkpoint: %s: %w", src.file, err)
 	}
 	return w, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // InferConfig guesses the architecture of a MiniMind state dict from its

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing/fstest"
 
@@ -129,7 +130,7 @@ func (f *File) Weights(cfg model.Config) (*model.Weights, error) {
 		if !ok {
 			return nil, fmt.Errorf("%stensor %s (shape %v): %w", f.prefix(), name, shape, ErrMissing)
 		}
-		if got := ti.Shape(); !sameInts(got, shape) {
+		if got := ti.Shape(); !slices.Equal(got, shape) {
 			return nil, fmt.Errorf("%stensor %s has shape %v, the metadata needs %v: %w", f.prefix(), name, got, shape, ErrTensor)
 		}
 		return f.Float32(name)
@@ -181,18 +182,6 @@ func (f *File) Weights(cfg model.Config) (*model.Weights, error) {
 		return nil, fmt.Errorf("%s%w", f.prefix(), err)
 	}
 	return w, nil
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TokenizerFiles rebuilds Hugging Face's tokenizer.json and

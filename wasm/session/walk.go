@@ -97,7 +97,7 @@ func (s *Session) Walk(ids []int32) (*Walk, error) {
 	e.Free(logits)
 	w := &Walk{Tokens: s.pieces(ids), Engine: e.Name(), trace: tr}
 	last := tr.Step("logits").Data[(T-1)*m.Config.Vocab:]
-	w.Next = argmax(last)
+	w.Next = model.Argmax(last)
 	w.NextPiece = s.bot.Tok.Decode([]int32{w.Next})
 	if T < capacity {
 		next := &model.Trace{Detail: true, Prefix: "next."}
@@ -132,16 +132,6 @@ func ropeInfo(c model.Config) RopeInfo {
 	r.Example.Scaling = ex.RopeScaling
 	r.Example.Freqs, _ = ex.RopeFreqs()
 	return r
-}
-
-func argmax(x []float32) int32 {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return int32(best)
 }
 
 // ExplainMerges shows the BPE merges of each word of text (see

@@ -37,7 +37,7 @@ func TestWalk(t *testing.T) {
 			}
 			// The greedy token, then its decode step over the cache.
 			logits := ref.Step("logits").Data[(len(ids)-1)*c.Vocab:]
-			assert.Equal(t, argmax(logits), w.Next)
+			assert.Equal(t, model.Argmax(logits), w.Next)
 			probs, ok := w.Step("next.layers.0.attn_probs")
 			require.True(t, ok)
 			assert.Equal(t, []int{c.Heads, 1, len(ids) + 1}, probs.Shape)
