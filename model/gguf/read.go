@@ -249,38 +249,32 @@ func (f *File) Ints(key string) ([]int64, error) {
 	if !ok {
 		return nil, f.missing(key)
 	}
-	var out []int64
 	switch x := v.(type) {
-	case []int32:
-		for _, e := range x {
-			out = append(out, int64(e))
-		}
-	case []uint32:
-		for _, e := range x {
-			out = append(out, int64(e))
-		}
 	case []int64:
-		out = append(out, x...)
-	case []uint8:
-		for _, e := range x {
-			out = append(out, int64(e))
-		}
-	case []int8:
-		for _, e := range x {
-			out = append(out, int64(e))
-		}
-	case []uint16:
-		for _, e := range x {
-			out = append(out, int64(e))
-		}
+		return append([]int64(nil), x...), nil
+	case []int32:
+		return widen(x), nil
+	case []uint32:
+		return widen(x), nil
 	case []int16:
-		for _, e := range x {
-			out = append(out, int64(e))
-		}
-	default:
-		return nil, f.wrongType(key, v, "an array of integers")
+		return widen(x), nil
+	case []uint16:
+		return widen(x), nil
+	case []int8:
+		return widen(x), nil
+	case []uint8:
+		return widen(x), nil
 	}
-	return out, nil
+	return nil, f.wrongType(key, v, "an array of integers")
+}
+
+// widen converts an array of a narrower integer type to int64.
+func widen[T int32 | uint32 | int16 | uint16 | int8 | uint8](x []T) []int64 {
+	out := make([]int64, len(x))
+	for i, e := range x {
+		out[i] = int64(e)
+	}
+	return out
 }
 
 func asInt(v any) (int64, bool) {
