@@ -22,6 +22,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -44,6 +45,21 @@ func main() {
 
 // errUsage marks command-line mistakes (exit status 2).
 var errUsage = errors.New("usage")
+
+// parseFlags parses a stage's flags: -h is returned as flag.ErrHelp, any
+// other mistake or a stray argument as errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	return nil
+}
 
 const usage = `mmtrain trains MiniMind models on the CPU.
 

@@ -115,14 +115,8 @@ func parseRLFlags(stage string, args []string, stderr io.Writer) (*rlFlags, erro
 	fs.IntVar(&hidden, "hidden_size", 768, "(taken from --from_weight)")
 	fs.IntVar(&layers, "num_hidden_layers", 8, "(taken from --from_weight)")
 	fs.IntVar(&useMoE, "use_moe", 0, "(taken from --from_weight)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
 	if stage == "ppo" {
 		f.G = 1

@@ -142,14 +142,8 @@ func parseTrainFlags(stage string, args []string, stderr io.Writer) (*trainFlags
 	fs.StringVar(&f.device, "device", "cpu", "training engine: cpu, or cuda in a binary built with -tags cuda")
 	fs.IntVar(&f.warmup, "warmup_iters", 0, "linear learning-rate warm-up micro-steps (not in MiniMind)")
 	fs.StringVar(&f.saveDType, "save_dtype", "fp32", "saved weight type: fp32 or fp16")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	switch {
