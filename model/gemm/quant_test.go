@@ -153,20 +153,6 @@ func TestHalfTable(t *testing.T) {
 	require.True(t, math.IsInf(float64(tab[0x7c00]), 1))
 }
 
-func BenchmarkQNT(b *testing.B) {
-	for _, typ := range []QType{QF16, QQ8_0, QQ4_0} {
-		q := randQ(typ, 1408, 512, 1)
-		x := make([]float32, 512)
-		out := make([]float32, 1408)
-		b.Run(typ.String(), func(b *testing.B) {
-			b.SetBytes(int64(len(q.Data)))
-			for range b.N {
-				QNT(out, x, q, 1, 1)
-			}
-		})
-	}
-}
-
 // TestDequantizeKernels checks the row dequantizers of the selected kernels
 // against the portable ones, bit for bit.
 func TestDequantizeKernels(t *testing.T) {
